@@ -1,0 +1,78 @@
+//! Use cases: each runs as one transaction (load, apply the domain rule, save, append to the
+//! timeline, commit). May use `domain` and `store`; knows nothing about MCP or HTTP.
+
+mod error;
+mod incidents;
+mod lifecycle;
+mod listing;
+mod roles;
+mod timeline;
+
+pub use error::Error;
+pub use incidents::{Declared, IncidentBrief};
+pub use lifecycle::StatusRequest;
+pub use listing::{IncidentPage, ListRequest, StatusFilter};
+pub use timeline::TimelinePage;
+
+use sqlx::postgres::PgPool;
+use sqlx::{PgConnection, Postgres, Transaction};
+
+use crate::domain::{Incident, IncidentRef};
+use crate::store;
+
+/// The application: a handle on the database. Cheap to clone; share one per process.
+#[derive(Clone, Debug)]
+pub struct App {
+    pool: PgPool,
+}
+
+/// Result alias for use cases.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl App {
+    /// Wraps a connection pool (migrations must already have run).
+    pub fn from_pool(pool: PgPool) -> Self {
+        App { pool }
+    }
+
+    /// The pool, for health checks and tests.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Checks that the database answers.
+    pub async fn check_health(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(store::Error::from)?;
+        store::ping(&mut conn).await?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await.map_err(store::Error::from)?)
+    }
+}
+
+async fn commit(tx: Transaction<'static, Postgres>) -> Result<()> {
+    tx.commit().await.map_err(store::Error::from)?;
+    Ok(())
+}
+
+/// Loads an incident or fails with `not_found`.
+async fn load(conn: &mut PgConnection, reference: IncidentRef, for_update: bool) -> Result<Incident> {
+    store::incidents::find(conn, reference, for_update)
+        .await?
+        .ok_or(Error::NotFound(reference))
+}
+
+/// Fails with `conflict` when the caller expected another version.
+fn check_version(incident: &Incident, expected: Option<i64>) -> Result<()> {
+    match expected {
+        Some(expected) if expected != incident.version => Err(Error::StaleVersion {
+            incident: incident.reference(),
+            expected,
+            current_version: incident.version,
+            current_status: incident.status,
+        }),
+        _ => Ok(()),
+    }
+}

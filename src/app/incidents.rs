@@ -1,0 +1,297 @@
+//! Declaring, reading and editing incidents.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::app::{App, Error, Result, check_version, commit, load};
+use crate::domain::{
+    Actor, DeclareRequest, EntryKind, FieldChange, Incident, IncidentChanges, IncidentRef,
+    NewEntry, NewIncident, NewRoleAssignment, Role, RoleAssignment, SpanMeasure, TimelineEntry,
+    durations::durations, validation,
+};
+use crate::store;
+
+/// How many timeline entries the brief shows.
+const BRIEF_TIMELINE_ENTRIES: i64 = 20;
+/// The idempotency scope of a declaration.
+const DECLARE: &str = "declare_incident";
+
+/// The answer to a declaration.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    /// The incident (new, deduplicated into, or replayed).
+    pub incident: Incident,
+    /// True when an open incident with the same `dedup_key` absorbed this signal.
+    pub is_deduplicated: bool,
+    /// True when this is a retry answered from the idempotency record.
+    pub is_replay: bool,
+}
+
+/// Everything an agent needs to pick up an incident.
+#[derive(Debug, Clone)]
+pub struct IncidentBrief {
+    /// The incident.
+    pub incident: Incident,
+    /// Current role holders.
+    pub roles: Vec<RoleAssignment>,
+    /// The newest timeline entries, oldest first.
+    pub recent_timeline: Vec<TimelineEntry>,
+    /// How many timeline entries exist in all.
+    pub timeline_total: i64,
+    /// Durations so far.
+    pub durations: Vec<SpanMeasure>,
+    /// The number of the incident this one was merged into.
+    pub merged_into_number: Option<i64>,
+    /// Numbers of incidents merged into this one.
+    pub merged_from: Vec<i64>,
+    /// The server time the durations were measured at.
+    pub now: DateTime<Utc>,
+}
+
+impl App {
+    /// Declares an incident, honouring `idempotency_key` (same key, same answer) and
+    /// `dedup_key` (an open incident with the key absorbs the signal).
+    #[tracing::instrument(skip_all, fields(title = %request.title))]
+    pub async fn declare_incident(
+        &self,
+        actor: &Actor,
+        request: DeclareRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<Declared> {
+        let now = Utc::now();
+        let fingerprint = fingerprint(&request);
+        let new = NewIncident::parse(request, now)?;
+        let idempotency_key = validation::optional_key("idempotency_key", idempotency_key)?;
+        let mut tx = self.begin().await?;
+        if let Some(key) = &idempotency_key {
+            store::lock_scope(&mut tx, &format!("idempotency:{}:{key}", actor.principal)).await?;
+            if let Some(replay) = replay(&mut tx, actor, key, &fingerprint).await? {
+                commit(tx).await?;
+                return Ok(replay);
+            }
+        }
+        let declared = match deduplicate(&mut tx, actor, &new, now).await? {
+            Some(existing) => existing,
+            None => insert(&mut tx, actor, &new, now).await?,
+        };
+        if let Some(key) = &idempotency_key {
+            let record = store::idempotency::Record {
+                request: Json(fingerprint),
+                incident_id: declared.incident.id,
+                deduplicated: declared.is_deduplicated,
+            };
+            store::idempotency::insert(&mut tx, &actor.principal, DECLARE, key, &record, now).await?;
+        }
+        commit(tx).await?;
+        Ok(declared)
+    }
+
+    /// The brief of one incident: fields, roles, recent timeline, durations.
+    #[tracing::instrument(skip_all, fields(incident = %reference))]
+    pub async fn incident_brief(&self, reference: IncidentRef) -> Result<IncidentBrief> {
+        let mut tx = self.begin().await?;
+        let incident = load(&mut tx, reference, false).await?;
+        let brief = brief(&mut tx, incident).await?;
+        commit(tx).await?;
+        Ok(brief)
+    }
+
+    /// Edits fields; each change becomes a timeline entry. Nothing changes → nothing is written.
+    #[tracing::instrument(skip_all, fields(incident = %reference))]
+    pub async fn update_incident(
+        &self,
+        actor: &Actor,
+        reference: IncidentRef,
+        expected_version: Option<i64>,
+        changes: IncidentChanges,
+    ) -> Result<Incident> {
+        let changes = changes.parse()?;
+        if changes.is_empty() {
+            return Err(validation_error(
+                "update_incident",
+                "needs at least one field to change: title, summary, impact, severity, services or labels",
+            ));
+        }
+        let now = Utc::now();
+        let mut tx = self.begin().await?;
+        let mut incident = load(&mut tx, reference, true).await?;
+        check_version(&incident, expected_version)?;
+        let changed = incident.apply(changes);
+        if changed.is_empty() {
+            commit(tx).await?;
+            return Ok(incident);
+        }
+        let saved = store::incidents::save(&mut tx, &incident, now).await?;
+        let entries: Vec<NewEntry> = changed.iter().map(|c| field_entry(c, now)).collect();
+        store::timeline::append(&mut tx, saved.id, &entries, actor, now).await?;
+        commit(tx).await?;
+        Ok(saved)
+    }
+}
+
+fn validation_error(field: &str, reason: &str) -> Error {
+    Error::Invalid(crate::domain::ValidationError::new(field, reason))
+}
+
+/// The canonical form of a declaration, compared when an idempotency key is reused.
+fn fingerprint(request: &DeclareRequest) -> serde_json::Value {
+    json!({
+        "title": request.title,
+        "severity": request.severity.map(|s| s.to_string()),
+        "summary": request.summary,
+        "impact": request.impact,
+        "services": request.services,
+        "labels": request.labels,
+        "commander": request.commander,
+        "impact_started_at": request.impact_started_at,
+        "detected_at": request.detected_at,
+        "dedup_key": request.dedup_key,
+    })
+}
+
+/// The remembered answer for a reused idempotency key, or a conflict if the payload differs.
+async fn replay(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    key: &str,
+    fingerprint: &serde_json::Value,
+) -> Result<Option<Declared>> {
+    let Some(record) = store::idempotency::find(conn, &actor.principal, DECLARE, key).await? else {
+        return Ok(None);
+    };
+    if record.request.0 != *fingerprint {
+        return Err(Error::Conflict(format!(
+            "idempotency_key `{key}` was already used for a different declaration; \
+             send the same payload to retry it, or use a new key for a new incident"
+        )));
+    }
+    let incident = load(conn, IncidentRef::Id(record.incident_id), false).await?;
+    Ok(Some(Declared {
+        incident,
+        is_deduplicated: record.deduplicated,
+        is_replay: true,
+    }))
+}
+
+/// Folds the signal into the open incident with the same dedup key, if there is one.
+async fn deduplicate(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    new: &NewIncident,
+    now: DateTime<Utc>,
+) -> Result<Option<Declared>> {
+    let Some(key) = &new.dedup_key else {
+        return Ok(None);
+    };
+    store::lock_scope(conn, &format!("dedup:{key}")).await?;
+    let Some(incident) = store::incidents::open_with_dedup_key(conn, key).await? else {
+        return Ok(None);
+    };
+    let body = format!(
+        "Repeat signal (dedup_key `{key}`): {} [{}]",
+        new.title, new.severity
+    );
+    let data = json!({"dedup_key": key, "title": new.title, "severity": new.severity.to_string(),
+        "services": new.services, "labels": new.labels});
+    let entry = NewEntry::system(EntryKind::Alert, body, Some(data.to_string()), now);
+    store::timeline::append(conn, incident.id, &[entry], actor, now).await?;
+    Ok(Some(Declared {
+        incident,
+        is_deduplicated: true,
+        is_replay: false,
+    }))
+}
+
+async fn insert(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    new: &NewIncident,
+    now: DateTime<Utc>,
+) -> Result<Declared> {
+    let incident = store::incidents::insert(conn, Uuid::now_v7(), new, actor, now).await?;
+    let mut entries = vec![NewEntry::system(
+        EntryKind::StatusChange,
+        format!("Declared {} {}: {}", incident.reference(), incident.severity, incident.title),
+        Some(json!({"to": "triage", "severity": incident.severity.to_string()}).to_string()),
+        now,
+    )];
+    if let Some(commander) = &new.commander {
+        let assignment = NewRoleAssignment {
+            role: Role::Commander,
+            assignee: commander.clone(),
+        };
+        store::roles::insert(conn, incident.id, &assignment, actor, now).await?;
+        entries.push(NewEntry::system(
+            EntryKind::RoleChange,
+            format!("{commander} is commander"),
+            Some(json!({"role": "commander", "to": commander}).to_string()),
+            now,
+        ));
+    }
+    store::timeline::append(conn, incident.id, &entries, actor, now).await?;
+    Ok(Declared {
+        incident,
+        is_deduplicated: false,
+        is_replay: false,
+    })
+}
+
+/// Loads what the brief shows around an incident.
+pub(crate) async fn brief(conn: &mut PgConnection, incident: Incident) -> Result<IncidentBrief> {
+    let now = Utc::now();
+    let roles = store::roles::current(conn, incident.id).await?;
+    let recent_timeline =
+        store::timeline::recent(conn, incident.id, BRIEF_TIMELINE_ENTRIES).await?;
+    let timeline_total = store::timeline::count(conn, incident.id).await?;
+    let merged_into_number = match incident.merged_into {
+        Some(id) => store::incidents::find(conn, IncidentRef::Id(id), false)
+            .await?
+            .map(|target| target.number),
+        None => None,
+    };
+    let merged_from = store::incidents::merged_into(conn, incident.id)
+        .await?
+        .iter()
+        .map(|merged| merged.number)
+        .collect();
+    Ok(IncidentBrief {
+        durations: durations(&incident, now),
+        incident,
+        roles,
+        recent_timeline,
+        timeline_total,
+        merged_into_number,
+        merged_from,
+        now,
+    })
+}
+
+/// The timeline entry for one changed field.
+fn field_entry(change: &FieldChange, now: DateTime<Utc>) -> NewEntry {
+    let kind = if change.field == "severity" {
+        EntryKind::SeverityChange
+    } else {
+        EntryKind::FieldChange
+    };
+    let body = format!(
+        "{} changed from “{}” to “{}”",
+        change.field,
+        preview(&change.from),
+        preview(&change.to)
+    );
+    let data = json!({"field": change.field, "from": change.from, "to": change.to});
+    NewEntry::system(kind, body, Some(data.to_string()), now)
+}
+
+/// The first 120 characters of a value, for timeline bodies (the full value is in `data`).
+fn preview(value: &str) -> String {
+    const MAX: usize = 120;
+    if value.chars().count() <= MAX {
+        return value.to_owned();
+    }
+    let cut: String = value.chars().take(MAX).collect();
+    format!("{cut}…")
+}

@@ -1,0 +1,128 @@
+//! Status changes: check the transition, stamp timestamps and append the timeline entry in one
+//! transaction.
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::app::{App, Error, Result, check_version, commit, load};
+use crate::domain::{
+    Actor, EntryKind, Incident, IncidentRef, MergeTarget, NewEntry, Status, StatusChange,
+    Transition, validation,
+};
+use crate::store;
+
+/// A requested status change, as the caller named it.
+#[derive(Debug, Clone)]
+pub struct StatusRequest {
+    /// The status to move to.
+    pub to: Status,
+    /// Why (required to reopen; the resolution when resolving).
+    pub note: Option<String>,
+    /// The absorbing incident, when merging.
+    pub merged_into: Option<IncidentRef>,
+    /// Fails with `conflict` unless the incident is at this version.
+    pub expected_version: Option<i64>,
+}
+
+impl App {
+    /// Moves an incident to another status.
+    #[tracing::instrument(skip_all, fields(incident = %reference, to = %request.to))]
+    pub async fn change_status(
+        &self,
+        actor: &Actor,
+        reference: IncidentRef,
+        request: StatusRequest,
+    ) -> Result<Incident> {
+        let note = request
+            .note
+            .map(|n| validation::required_text("note", n))
+            .transpose()?;
+        let now = Utc::now();
+        let mut tx = self.begin().await?;
+        let mut incident = load(&mut tx, reference, true).await?;
+        check_version(&incident, request.expected_version)?;
+        let merged_into = match request.merged_into {
+            Some(target) => Some(merge_target(&mut tx, target).await?),
+            None => None,
+        };
+        let transition = Transition {
+            to: request.to,
+            note: note.clone(),
+            merged_into: merged_into.clone(),
+        };
+        let change = incident
+            .change_status(transition, now)
+            .map_err(|e| Error::transition(incident.reference(), e))?;
+        let saved = store::incidents::save(&mut tx, &incident, now).await?;
+        let entry = status_entry(&saved, &change, note.as_deref(), now);
+        store::timeline::append(&mut tx, saved.id, &[entry], actor, now).await?;
+        if let Some(target) = merged_into {
+            let body = format!("{} ({}) was merged into this incident", saved.reference(), saved.title);
+            let data = json!({"merged_from": saved.number});
+            let entry = NewEntry::system(EntryKind::StatusChange, body, Some(data.to_string()), now);
+            store::timeline::append(&mut tx, target.id, &[entry], actor, now).await?;
+        }
+        commit(tx).await?;
+        Ok(saved)
+    }
+
+    /// Resolves an incident with a resolution summary.
+    pub async fn resolve_incident(
+        &self,
+        actor: &Actor,
+        reference: IncidentRef,
+        resolution: String,
+        expected_version: Option<i64>,
+    ) -> Result<Incident> {
+        let resolution = validation::required_text("resolution", resolution)?;
+        let request = StatusRequest {
+            to: Status::Resolved,
+            note: Some(resolution),
+            merged_into: None,
+            expected_version,
+        };
+        self.change_status(actor, reference, request).await
+    }
+}
+
+/// Loads (and locks) the incident being merged into.
+async fn merge_target(conn: &mut sqlx::PgConnection, target: IncidentRef) -> Result<MergeTarget> {
+    let incident = store::incidents::find(conn, target, true)
+        .await?
+        .ok_or_else(|| {
+            Error::Invalid(crate::domain::ValidationError::new(
+                "merged_into",
+                format!("names {target}, which does not exist"),
+            ))
+        })?;
+    Ok(MergeTarget {
+        id: incident.id,
+        number: incident.number,
+        status: incident.status,
+    })
+}
+
+fn status_entry(
+    incident: &Incident,
+    change: &StatusChange,
+    note: Option<&str>,
+    now: chrono::DateTime<Utc>,
+) -> NewEntry {
+    let mut body = if change.is_reopen {
+        format!("Reopened: {} → {}", change.from, change.to)
+    } else {
+        format!("Status {} → {}", change.from, change.to)
+    };
+    if let Some(note) = note {
+        body.push_str(": ");
+        body.push_str(note);
+    }
+    let data = json!({
+        "from": change.from.as_str(),
+        "to": change.to.as_str(),
+        "stamped": change.stamped,
+        "reopen": change.is_reopen,
+        "merged_into": incident.merged_into,
+    });
+    NewEntry::system(EntryKind::StatusChange, body, Some(data.to_string()), now)
+}

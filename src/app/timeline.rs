@@ -1,0 +1,93 @@
+//! Writing to and reading an incident's timeline.
+
+use chrono::{DateTime, Utc};
+
+use crate::app::{App, Result, commit, load};
+use crate::domain::{
+    Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, ValidationError, Visibility, validation,
+};
+use crate::store;
+
+/// Most entries per timeline page.
+pub(super) const TIMELINE_PAGE_MAX: i64 = 200;
+/// Entries per timeline page when no limit is given.
+pub(super) const TIMELINE_PAGE_DEFAULT: i64 = 50;
+
+/// A page of a timeline.
+#[derive(Debug, Clone)]
+pub struct TimelinePage {
+    /// The incident's reference.
+    pub incident: String,
+    /// Entries, oldest first.
+    pub entries: Vec<TimelineEntry>,
+    /// Pass back to get the next page; `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
+impl App {
+    /// Appends a responder's entry (note, finding, hypothesis, decision or action).
+    #[tracing::instrument(skip_all, fields(incident = %reference, kind = %kind))]
+    pub async fn add_timeline_entry(
+        &self,
+        actor: &Actor,
+        reference: IncidentRef,
+        kind: EntryKind,
+        body: String,
+        occurred_at: Option<DateTime<Utc>>,
+        visibility: Visibility,
+    ) -> Result<TimelineEntry> {
+        let now = Utc::now();
+        let entry = NewEntry::parse_manual(kind, body, occurred_at, visibility, now)?;
+        let mut tx = self.begin().await?;
+        let incident = load(&mut tx, reference, false).await?;
+        let mut stored = store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
+        commit(tx).await?;
+        Ok(stored.remove(0))
+    }
+
+    /// A page of the timeline in chronological order.
+    #[tracing::instrument(skip_all, fields(incident = %reference))]
+    pub async fn timeline(
+        &self,
+        reference: IncidentRef,
+        kinds: Option<Vec<EntryKind>>,
+        limit: Option<i64>,
+        cursor: Option<&str>,
+    ) -> Result<TimelinePage> {
+        let limit = validation::limit("limit", limit, TIMELINE_PAGE_DEFAULT, TIMELINE_PAGE_MAX)?;
+        let after = cursor.map(parse_cursor).transpose()?;
+        let mut tx = self.begin().await?;
+        let incident = load(&mut tx, reference, false).await?;
+        let mut entries =
+            store::timeline::page(&mut tx, incident.id, kinds.as_deref(), after, limit + 1).await?;
+        commit(tx).await?;
+        let next_cursor = if entries.len() as i64 > limit {
+            entries.truncate(limit as usize);
+            entries.last().map(|e| format!("t{}_{}", e.occurred_at.timestamp_micros(), e.seq))
+        } else {
+            None
+        };
+        Ok(TimelinePage {
+            incident: incident.reference(),
+            entries,
+            next_cursor,
+        })
+    }
+}
+
+fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, i64)> {
+    let invalid = || {
+        ValidationError::new(
+            "cursor",
+            "is not a cursor this server issued; pass `next_cursor` from the previous page unchanged, or omit it to start at the beginning",
+        )
+    };
+    let (micros, seq) = cursor
+        .strip_prefix('t')
+        .and_then(|rest| rest.split_once('_'))
+        .ok_or_else(invalid)?;
+    let micros: i64 = micros.parse().map_err(|_| invalid())?;
+    let seq: i64 = seq.parse().map_err(|_| invalid())?;
+    let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+    Ok((at, seq))
+}

@@ -1,0 +1,182 @@
+//! The commands behind the `firebreak` binary: connect (embedded cluster or `DATABASE_URL`),
+//! migrate, serve over stdio or HTTP with graceful shutdown, and manage the embedded cluster.
+
+use std::io::Write;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::config::{Cli, Command, DatabaseArgs, DbCommand, NamedToken, ServeArgs, parse_tokens};
+use crate::http::{self, HttpOptions};
+use crate::mcp::{FirebreakServer, Transport};
+use crate::store::{self, cluster::ClusterError, cluster::EmbeddedCluster};
+
+/// The database every Firebreak process uses inside the embedded cluster.
+pub const EMBEDDED_DATABASE: &str = "firebreak";
+/// How long calls in flight may take to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a command failed; each message is meant for the person at the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The embedded cluster could not be used.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// `DATABASE_URL` could not be parsed.
+    #[error("DATABASE_URL is not a valid PostgreSQL connection string: {0}")]
+    DatabaseUrl(#[source] sqlx::Error),
+    /// Migrations failed (often: the database cannot be reached).
+    #[error("could not apply database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A configuration value is wrong.
+    #[error("{0}")]
+    Config(String),
+    /// Serving failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Serve(args) => serve(&cli.database, args).await,
+        Command::Migrate => {
+            connect(&cli.database).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Db { command } => manage_cluster(&cli.database, command).await,
+    }
+}
+
+/// Connects to the configured database (starting the embedded cluster when there is no URL)
+/// and applies migrations.
+pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, Error> {
+    let options = match &args.database_url {
+        Some(url) => url
+            .expose()
+            .parse::<PgConnectOptions>()
+            .map_err(Error::DatabaseUrl)?,
+        None => {
+            let cluster = embedded_cluster(args)?;
+            cluster.ensure_running(EMBEDDED_DATABASE).await?
+        }
+    };
+    let pool = store::connect(options, args.db_pool_size);
+    store::migrate(&pool).await?;
+    Ok(pool)
+}
+
+fn embedded_cluster(args: &DatabaseArgs) -> Result<EmbeddedCluster, Error> {
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => EmbeddedCluster::default_data_dir()?,
+    };
+    Ok(EmbeddedCluster::locate(data_dir)?)
+}
+
+async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
+    let shutdown = CancellationToken::new();
+    let http_options = match args.http {
+        Some(addr) => {
+            let options = HttpOptions {
+                addr,
+                allowed_hosts: args.allowed_hosts.clone(),
+                allowed_origins: args.allowed_origins.clone(),
+                tokens: tokens(&args)?,
+            };
+            // Refuse before touching the database, so the mistake is the first thing reported.
+            options.check_exposure().map_err(Error::Config)?;
+            Some(options)
+        }
+        None => None,
+    };
+    let app = App::from_pool(connect(database).await?);
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let serving = async {
+        match http_options {
+            Some(options) => http::serve(app, options, shutdown.clone()).await,
+            None => {
+                let principal = args.principal.clone().unwrap_or_else(local_user);
+                tracing::info!(%principal, "serving MCP over stdio");
+                let server = FirebreakServer::new(app, Transport::Stdio { principal });
+                server.serve_stdio(shutdown.clone()).await
+            }
+        }
+    };
+    tokio::select! {
+        result = serving => Ok(result?),
+        () = drain_deadline(&shutdown) => {
+            tracing::warn!("calls still in flight after {DRAIN_TIMEOUT:?}; exiting");
+            Ok(())
+        }
+    }
+}
+
+/// Completes `DRAIN_TIMEOUT` after shutdown was requested.
+async fn drain_deadline(shutdown: &CancellationToken) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(DRAIN_TIMEOUT).await;
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("could not install signal handlers; stop with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => tracing::info!("SIGINT: finishing calls in flight"),
+        _ = terminate.recv() => tracing::info!("SIGTERM: finishing calls in flight"),
+    }
+    shutdown.cancel();
+}
+
+fn tokens(args: &ServeArgs) -> Result<Vec<NamedToken>, Error> {
+    let mut text = args
+        .tokens
+        .as_ref()
+        .map(|t| t.expose().to_owned())
+        .unwrap_or_default();
+    if let Some(path) = &args.tokens_file {
+        let file = std::fs::read_to_string(path).map_err(|err| {
+            Error::Config(format!("cannot read tokens file {}: {err}", path.display()))
+        })?;
+        text.push('\n');
+        text.push_str(&file);
+    }
+    parse_tokens(&text).map_err(|reason| Error::Config(format!("FIREBREAK_TOKENS: {reason}")))
+}
+
+/// The OS user name, recorded as the principal of stdio writes.
+fn local_user() -> String {
+    nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()
+        .map_or_else(|| "local".to_owned(), |user| user.name)
+}
+
+async fn manage_cluster(args: &DatabaseArgs, command: DbCommand) -> Result<(), Error> {
+    if args.database_url.is_some() {
+        return Err(Error::Config(
+            "DATABASE_URL is set, so Firebreak does not use its embedded cluster; manage that server with its own tools".into(),
+        ));
+    }
+    let cluster = embedded_cluster(args)?;
+    let message = match command {
+        DbCommand::Status => cluster.status().await?.to_string(),
+        DbCommand::Stop => match cluster.stop().await? {
+            true => "embedded PostgreSQL stopped".to_owned(),
+            false => "embedded PostgreSQL was not running".to_owned(),
+        },
+    };
+    // These commands talk to a person, so stdout is right here (unlike `serve` on stdio).
+    writeln!(std::io::stdout().lock(), "{message}")?;
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The command line and environment, parsed once into typed values. Every option is a flag
+//! with an environment variable; `firebreak --help` documents both. Imports nothing from the crate.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Firebreak: incident response for LLM agents over the Model Context Protocol.
+#[derive(Debug, Parser)]
+#[command(name = "firebreak", version, about, long_about = None)]
+pub struct Cli {
+    /// Where the data lives.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Database options, shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection string, e.g. postgres://firebreak:secret@db.internal/firebreak.
+    /// Without it, Firebreak runs (and shares) a private PostgreSQL cluster of its own.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<Secret>,
+    /// Data directory of the embedded cluster [default: <user data dir>/firebreak/postgres;
+    /// as root: /var/lib/firebreak/postgres].
+    #[arg(long, env = "FIREBREAK_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Most database connections this process opens.
+    #[arg(long, env = "FIREBREAK_DB_POOL_SIZE", global = true, default_value_t = 10)]
+    pub db_pool_size: u32,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio (default) or Streamable HTTP (--http ADDR).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit (serve also applies them at start).
+    Migrate,
+    /// Manage the embedded PostgreSQL cluster.
+    Db {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+/// Embedded cluster commands.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum DbCommand {
+    /// Show where the embedded cluster lives and whether it is running.
+    Status,
+    /// Stop the embedded cluster (Firebreak starts it again on demand).
+    Stop,
+}
+
+/// Options of `firebreak serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Serve Streamable HTTP at this address (e.g. 127.0.0.1:8787) instead of stdio.
+    /// Binding a non-loopback address requires bearer tokens.
+    #[arg(long, env = "FIREBREAK_HTTP", value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+    /// Host header values accepted over HTTP, comma-separated (`host` or `host:port`)
+    /// [default: localhost, 127.0.0.1, ::1 and the bound address].
+    #[arg(long, env = "FIREBREAK_ALLOWED_HOSTS", value_delimiter = ',', value_name = "HOSTS")]
+    pub allowed_hosts: Vec<String>,
+    /// Browser Origin values accepted over HTTP, comma-separated with scheme
+    /// (e.g. https://ops.example.com:443); requests without Origin always pass.
+    #[arg(long, env = "FIREBREAK_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGINS")]
+    pub allowed_origins: Vec<String>,
+    /// Bearer tokens for HTTP as name:secret pairs, comma-separated; the name becomes the
+    /// principal recorded on every write.
+    #[arg(long, env = "FIREBREAK_TOKENS", hide_env_values = true, value_name = "NAME:SECRET,...")]
+    pub tokens: Option<Secret>,
+    /// A file of bearer tokens, one name:secret per line (# starts a comment).
+    #[arg(long, env = "FIREBREAK_TOKENS_FILE", value_name = "FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// The principal recorded for writes over stdio [default: the OS user name].
+    #[arg(long, env = "FIREBREAK_PRINCIPAL", value_name = "NAME")]
+    pub principal: Option<String>,
+}
+
+/// A string that never appears in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret value; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// A named bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedToken {
+    /// The principal name the token stands for.
+    pub name: String,
+    /// The bearer secret.
+    pub secret: Secret,
+}
+
+/// Parses `name:secret` pairs separated by commas or newlines; `#` starts a comment line.
+pub fn parse_tokens(text: &str) -> Result<Vec<NamedToken>, String> {
+    let mut tokens: Vec<NamedToken> = Vec::new();
+    let entries = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty());
+    for (index, entry) in entries.enumerate() {
+        let Some((name, secret)) = entry.split_once(':') else {
+            return Err(format!(
+                "token #{} is not `name:secret` (expected e.g. `oncall-bot:5f2c…`)",
+                index + 1
+            ));
+        };
+        let (name, secret) = (name.trim(), secret.trim());
+        if name.is_empty() || secret.len() < 16 {
+            return Err(format!(
+                "token `{name}` needs a name and a secret of at least 16 characters"
+            ));
+        }
+        if tokens.iter().any(|t| t.name == name) {
+            return Err(format!("token name `{name}` appears twice"));
+        }
+        tokens.push(NamedToken {
+            name: name.to_owned(),
+            secret: Secret(secret.to_owned()),
+        });
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_parse_from_commas_and_lines() {
+        let tokens =
+            parse_tokens("# ops\nalice:0123456789abcdef, bob:fedcba9876543210\n").unwrap();
+        let names: Vec<&str> = tokens.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["alice", "bob"]);
+        assert_eq!(tokens[1].secret.expose(), "fedcba9876543210");
+    }
+
+    #[test]
+    fn tokens_reject_short_secrets_duplicates_and_missing_colons() {
+        assert!(parse_tokens("alice:short").unwrap_err().contains("16"));
+        assert!(parse_tokens("alice").unwrap_err().contains("name:secret"));
+        let twice = "a:0123456789abcdef,a:0123456789abcdeg";
+        assert!(parse_tokens(twice).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let secret = Secret("hunter2hunter2hunter2".into());
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+}

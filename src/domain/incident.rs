@@ -1,0 +1,316 @@
+//! The incident aggregate: severity, the fields responders edit, and the measured durations.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::actor::Actor;
+use crate::domain::error::ValidationError;
+use crate::domain::lifecycle::Status;
+use crate::domain::validation;
+
+/// How bad an incident is: `SEV1` is the worst, `SEV5` cosmetic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Critical: broad customer impact, public communication.
+    Sev1,
+    /// Major: many customers cannot use the product.
+    Sev2,
+    /// Minor customer impact, or at risk of escalating.
+    Sev3,
+    /// Needs action, no customer impact.
+    Sev4,
+    /// Cosmetic.
+    Sev5,
+}
+
+impl Severity {
+    /// Every severity, worst first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Sev1,
+        Severity::Sev2,
+        Severity::Sev3,
+        Severity::Sev4,
+        Severity::Sev5,
+    ];
+
+    /// The level as stored: 1 (worst) to 5.
+    pub fn level(self) -> i16 {
+        match self {
+            Severity::Sev1 => 1,
+            Severity::Sev2 => 2,
+            Severity::Sev3 => 3,
+            Severity::Sev4 => 4,
+            Severity::Sev5 => 5,
+        }
+    }
+
+    /// The severity for a stored level, if it is 1–5.
+    pub fn from_level(level: i16) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.level() == level)
+    }
+
+    /// SEV1 and SEV2 are major incidents: they need a coordinated response and a postmortem.
+    pub fn is_major(self) -> bool {
+        self.level() <= 2
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SEV{}", self.level())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.to_string() == s)
+            .ok_or_else(|| format!("unknown severity `{s}`; use SEV1 (worst) to SEV5"))
+    }
+}
+
+/// An incident as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    /// Stable identifier (UUID v7).
+    pub id: Uuid,
+    /// Human number: the incident is `INC-<number>`.
+    pub number: i64,
+    /// One line saying what is wrong.
+    pub title: String,
+    /// What is known so far.
+    pub summary: String,
+    /// Who or what is affected, and how.
+    pub impact: String,
+    /// How it was resolved; set when the incident enters `resolved`.
+    pub resolution: Option<String>,
+    /// Current severity.
+    pub severity: Severity,
+    /// Current status.
+    pub status: Status,
+    /// Affected services (slugs).
+    pub services: Vec<String>,
+    /// Free key/value labels, e.g. `alertname`.
+    pub labels: BTreeMap<String, String>,
+    /// Repeat signals with this key fold into this incident while it is open.
+    pub dedup_key: Option<String>,
+    /// Set when the incident was merged into another one.
+    pub merged_into: Option<Uuid>,
+    /// Bumped by every change to the incident; writes may name the version they expect.
+    pub version: i64,
+    /// Who declared it.
+    pub created_by: Actor,
+    /// When impact began (may precede detection).
+    pub impact_started_at: Option<DateTime<Utc>>,
+    /// When a monitor or a human noticed.
+    pub detected_at: Option<DateTime<Utc>>,
+    /// When it was declared here.
+    pub declared_at: DateTime<Utc>,
+    /// First move out of triage.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// First entry into `identified`.
+    pub identified_at: Option<DateTime<Utc>>,
+    /// First entry into `monitoring` (or `resolved` when monitoring was skipped).
+    pub mitigated_at: Option<DateTime<Utc>>,
+    /// Entry into `resolved` (cleared on reopen).
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Entry into `closed`.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Last change to the incident's fields or status.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The raw fields of a declaration, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct DeclareRequest {
+    /// See [`Incident::title`].
+    pub title: String,
+    /// See [`Incident::severity`].
+    pub severity: Option<Severity>,
+    /// See [`Incident::summary`].
+    pub summary: Option<String>,
+    /// See [`Incident::impact`].
+    pub impact: Option<String>,
+    /// See [`Incident::services`].
+    pub services: Vec<String>,
+    /// See [`Incident::labels`].
+    pub labels: BTreeMap<String, String>,
+    /// Who commands the response, if known at declaration.
+    pub commander: Option<String>,
+    /// See [`Incident::impact_started_at`].
+    pub impact_started_at: Option<DateTime<Utc>>,
+    /// See [`Incident::detected_at`]; defaults to the declaration time.
+    pub detected_at: Option<DateTime<Utc>>,
+    /// See [`Incident::dedup_key`].
+    pub dedup_key: Option<String>,
+}
+
+/// A validated declaration: the only way to create an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIncident {
+    /// Title, trimmed, 1–200 characters.
+    pub title: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Summary (may be empty).
+    pub summary: String,
+    /// Impact (may be empty).
+    pub impact: String,
+    /// Services, deduplicated, in the order given.
+    pub services: Vec<String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// First commander, if named.
+    pub commander: Option<String>,
+    /// When impact began.
+    pub impact_started_at: Option<DateTime<Utc>>,
+    /// When it was detected.
+    pub detected_at: DateTime<Utc>,
+    /// Dedup key.
+    pub dedup_key: Option<String>,
+}
+
+impl NewIncident {
+    /// Checks a proposed incident against every field rule.
+    pub fn parse(request: DeclareRequest, now: DateTime<Utc>) -> Result<Self, ValidationError> {
+        let severity = request.severity.ok_or_else(|| {
+            ValidationError::new("severity", "is required: one of SEV1 (worst) to SEV5")
+        })?;
+        let impact_started_at =
+            validation::timestamp("impact_started_at", request.impact_started_at, now)?;
+        let detected_at = validation::timestamp("detected_at", request.detected_at, now)?;
+        if let (Some(started), Some(detected)) = (impact_started_at, detected_at) {
+            if started > detected {
+                return Err(ValidationError::new(
+                    "impact_started_at",
+                    format!("({started}) must not be after `detected_at` ({detected})"),
+                ));
+            }
+        }
+        Ok(NewIncident {
+            title: validation::title("title", &request.title)?,
+            severity,
+            summary: validation::text("summary", request.summary.unwrap_or_default())?,
+            impact: validation::text("impact", request.impact.unwrap_or_default())?,
+            services: validation::services("services", request.services)?,
+            labels: validation::labels("labels", request.labels)?,
+            commander: validation::optional_name("commander", request.commander)?,
+            impact_started_at,
+            detected_at: detected_at.unwrap_or(now),
+            dedup_key: validation::optional_key("dedup_key", request.dedup_key)?,
+        })
+    }
+}
+
+/// Requested edits to an incident's fields; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentChanges {
+    /// New title.
+    pub title: Option<String>,
+    /// New summary.
+    pub summary: Option<String>,
+    /// New impact.
+    pub impact: Option<String>,
+    /// New severity.
+    pub severity: Option<Severity>,
+    /// Replacement list of services.
+    pub services: Option<Vec<String>>,
+    /// Replacement labels.
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// One field that an update changed, for the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    /// Field name.
+    pub field: &'static str,
+    /// Old value, rendered for people.
+    pub from: String,
+    /// New value, rendered for people.
+    pub to: String,
+}
+
+impl IncidentChanges {
+    /// Validates each given field.
+    pub fn parse(self) -> Result<Self, ValidationError> {
+        Ok(IncidentChanges {
+            title: self.title.map(|t| validation::title("title", &t)).transpose()?,
+            summary: self.summary.map(|t| validation::text("summary", t)).transpose()?,
+            impact: self.impact.map(|t| validation::text("impact", t)).transpose()?,
+            severity: self.severity,
+            services: self
+                .services
+                .map(|s| validation::services("services", s))
+                .transpose()?,
+            labels: self
+                .labels
+                .map(|l| validation::labels("labels", l))
+                .transpose()?,
+        })
+    }
+
+    /// True when no field was given.
+    pub fn is_empty(&self) -> bool {
+        *self == IncidentChanges::default()
+    }
+}
+
+impl Incident {
+    /// The human reference, `INC-<number>`.
+    pub fn reference(&self) -> String {
+        format!("INC-{}", self.number)
+    }
+
+    /// Applies validated edits and returns what actually changed (unchanged values are skipped).
+    pub fn apply(&mut self, changes: IncidentChanges) -> Vec<FieldChange> {
+        let mut changed = Vec::new();
+        if let Some(severity) = changes.severity.filter(|s| *s != self.severity) {
+            changed.push(change("severity", self.severity, severity));
+            self.severity = severity;
+        }
+        replace(&mut changed, "title", &mut self.title, changes.title);
+        replace(&mut changed, "summary", &mut self.summary, changes.summary);
+        replace(&mut changed, "impact", &mut self.impact, changes.impact);
+        if let Some(services) = changes.services.filter(|s| *s != self.services) {
+            changed.push(change("services", self.services.join(", "), services.join(", ")));
+            self.services = services;
+        }
+        if let Some(labels) = changes.labels.filter(|l| *l != self.labels) {
+            changed.push(change("labels", render_labels(&self.labels), render_labels(&labels)));
+            self.labels = labels;
+        }
+        changed
+    }
+}
+
+fn replace(
+    changed: &mut Vec<FieldChange>,
+    field: &'static str,
+    slot: &mut String,
+    value: Option<String>,
+) {
+    if let Some(value) = value.filter(|v| v != slot) {
+        changed.push(change(field, slot.as_str(), value.as_str()));
+        *slot = value;
+    }
+}
+
+fn change(field: &'static str, from: impl fmt::Display, to: impl fmt::Display) -> FieldChange {
+    FieldChange {
+        field,
+        from: from.to_string(),
+        to: to.to_string(),
+    }
+}
+
+fn render_labels(labels: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(", ")
+}

@@ -1,0 +1,31 @@
+//! Firebreak: an incident-response server that LLM agents drive through MCP.
+//!
+//! # Layout
+//!
+//! Layers point down only; nothing imports upward.
+//!
+//! ```text
+//! mcp (tools: parse → call app → view)      http (axum: /mcp, /healthz, auth)
+//!            └──────────────► app (use cases, one transaction each) ◄────┘
+//!                                 │
+//!                              store (SQL, only here; the embedded cluster)
+//!                                 │
+//!                              domain (pure types and rules: no I/O, no async)
+//! ```
+//!
+//! - [`domain`]: the vocabulary and the rules (lifecycle, validation, durations).
+//! - [`store`]: PostgreSQL; every function takes `&mut PgConnection` so `app` owns the transaction.
+//! - [`app`]: one use case per method, one transaction each; the only error `mcp` sees.
+//! - [`mcp`]: the MCP server: tools, their schemas and views, errors meeting the wire.
+//! - [`http`]: Streamable HTTP transport with bearer tokens, Host/Origin checks and `/healthz`.
+//! - [`config`] and [`telemetry`]: command line and logging; they import nothing from the crate.
+//! - [`cli`]: the commands behind `firebreak` (serve, migrate, db status/stop).
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod mcp;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,169 @@
+//! The MCP server: tools whose handlers parse parameters, call `app` and return views.
+//! May use `app` and `domain`; never `store`, sqlx or HTTP internals.
+
+mod incident_tools;
+mod lifecycle_tools;
+mod timeline_tools;
+pub mod tool_error;
+pub mod views;
+pub mod wire;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, ContentBlock, Implementation,
+    ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
+use serde_json::json;
+
+use crate::app::App;
+use crate::domain::{Actor, Channel};
+
+/// What the server tells clients about itself at initialization.
+const INSTRUCTIONS: &str = "Firebreak records incidents in PostgreSQL for responders. \
+Refer to incidents as INC-42, 42 or their UUID. Start with list_incidents (status: open) or \
+get_incident; declare with declare_incident (pass idempotency_key when you may retry, and \
+dedup_key for alert signals). Every write is recorded on the timeline with who did it. Writes \
+accept expected_version: pass the version you read to avoid overwriting someone else's change. \
+Errors start with a code (not_found, invalid_argument, invalid_transition, conflict, \
+unavailable) and say what to do next.";
+
+/// The authenticated caller of an HTTP request, put into the request by the HTTP layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal(pub String);
+
+/// How this server instance is reached, which decides how actors are identified.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// stdio: one local user, named by configuration.
+    Stdio {
+        /// The principal recorded on writes.
+        principal: String,
+    },
+    /// Streamable HTTP: the principal comes from the bearer token of each request.
+    Http,
+}
+
+/// The Firebreak MCP server.
+#[derive(Clone)]
+pub struct FirebreakServer {
+    app: App,
+    transport: Transport,
+    tool_router: ToolRouter<FirebreakServer>,
+}
+
+impl FirebreakServer {
+    /// A server over `app` for the given transport.
+    pub fn new(app: App, transport: Transport) -> Self {
+        FirebreakServer {
+            app,
+            transport,
+            tool_router: Self::incident_tools() + Self::lifecycle_tools() + Self::timeline_tools(),
+        }
+    }
+
+    /// The author of the current request: principal, client and channel.
+    fn actor(&self, context: &RequestContext<RoleServer>) -> Actor {
+        let parts = context.extensions.get::<http::request::Parts>();
+        let (principal, channel) = match &self.transport {
+            Transport::Stdio { principal } => (principal.clone(), Channel::Mcp),
+            Transport::Http => {
+                let principal = parts
+                    .and_then(|p| p.extensions.get::<Principal>())
+                    .map_or_else(|| "anonymous".to_owned(), |p| p.0.clone());
+                (principal, Channel::Http)
+            }
+        };
+        Actor {
+            principal,
+            client: client_name(context, parts),
+            channel,
+        }
+    }
+
+    /// Serves MCP over stdin/stdout until the client disconnects or `shutdown` fires.
+    pub async fn serve_stdio(
+        self,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Result<(), std::io::Error> {
+        let running = self
+            .serve_with_ct(rmcp::transport::stdio(), shutdown)
+            .await
+            .map_err(std::io::Error::other)?;
+        running.waiting().await.map_err(std::io::Error::other)?;
+        Ok(())
+    }
+}
+
+/// The client's `name version` from the handshake (or the request's `_meta`), falling back to
+/// the HTTP `User-Agent` for stateless requests that carry neither.
+fn client_name(
+    context: &RequestContext<RoleServer>,
+    parts: Option<&http::request::Parts>,
+) -> Option<String> {
+    let rmcp_default = Implementation::default();
+    let declared = context
+        .client_info()
+        .filter(|info| info.name != rmcp_default.name || info.version != rmcp_default.version)
+        .map(|info| format!("{} {}", info.name, info.version));
+    declared.or_else(|| {
+        parts
+            .and_then(|p| p.headers.get(http::header::USER_AGENT))
+            .and_then(|ua| ua.to_str().ok())
+            .map(|ua| ua.chars().take(200).collect())
+    })
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for FirebreakServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    /// Routes a tool call, turning argument errors into `invalid_argument` tool errors.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let tool = request.name.clone();
+        let call = ToolCallContext::new(self, request, context);
+        match self.tool_router.call(call).await {
+            Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
+                Ok(argument_error(&tool, result).into())
+            }
+            other => other,
+        }
+    }
+}
+
+/// Rewrites rmcp's "failed to deserialize parameters" text into our error shape.
+fn argument_error(
+    tool: &str,
+    result: rmcp::model::CallToolResult,
+) -> rmcp::model::CallToolResult {
+    if result.structured_content.is_some() {
+        return result;
+    }
+    let text = result
+        .content
+        .iter()
+        .find_map(|block| block.as_text().map(|text| text.text.clone()))
+        .unwrap_or_default();
+    let reason = text
+        .strip_prefix("failed to deserialize parameters: ")
+        .unwrap_or(&text);
+    let message = format!(
+        "the arguments of {tool} do not match its input schema: {reason}. Check the field names, types and allowed values in the tool's inputSchema"
+    );
+    let mut fixed = tool_error::error_result("invalid_argument", &message, json!({}));
+    fixed.content = vec![ContentBlock::text(format!("invalid_argument: {message}"))];
+    fixed
+}

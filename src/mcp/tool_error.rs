@@ -1,0 +1,76 @@
+//! The one place errors meet the wire. Anything the agent can act on becomes a tool error
+//! (`isError: true`) whose text starts with a stable code and says what to do next, with the
+//! same facts as structured content. Internal failures are logged once and answered with a bare
+//! JSON-RPC internal error.
+
+use rmcp::ErrorData;
+use rmcp::handler::server::tool::IntoCallToolResult;
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use serde_json::{Value, json};
+
+use crate::app;
+use crate::domain::{TransitionError, ValidationError};
+
+/// A failed tool call.
+#[derive(Debug)]
+pub struct ToolError(pub app::Error);
+
+impl From<app::Error> for ToolError {
+    fn from(err: app::Error) -> Self {
+        ToolError(err)
+    }
+}
+
+impl From<ValidationError> for ToolError {
+    fn from(err: ValidationError) -> Self {
+        ToolError(app::Error::Invalid(err))
+    }
+}
+
+impl IntoCallToolResult for ToolError {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
+        let err = self.0;
+        match &err {
+            app::Error::Internal(source) => {
+                tracing::error!(error = ?source, "tool call failed");
+                return Err(ErrorData::internal_error("internal error", None));
+            }
+            app::Error::Unavailable(source) => {
+                tracing::warn!(error = %source, "database unavailable");
+            }
+            _ => {}
+        }
+        Ok(error_result(err.code(), &err.to_string(), details(&err)).into())
+    }
+}
+
+/// A tool error result: `code: message` as text, `{"error": {...}}` as structured content.
+pub fn error_result(code: &str, message: &str, extra: Value) -> CallToolResult {
+    let mut error = json!({ "code": code, "message": message });
+    if let (Value::Object(error), Value::Object(extra)) = (&mut error, extra) {
+        error.extend(extra);
+    }
+    let mut result = CallToolResult::structured_error(json!({ "error": error }));
+    result.content = vec![ContentBlock::text(format!("{code}: {message}"))];
+    result
+}
+
+/// Facts the agent can use to recover, beyond the message.
+fn details(err: &app::Error) -> Value {
+    match err {
+        app::Error::StaleVersion {
+            current_version,
+            current_status,
+            ..
+        } => json!({ "current_version": current_version, "current_status": current_status.as_str() }),
+        app::Error::Transition {
+            source: TransitionError::NotAllowed { from, allowed, .. },
+            ..
+        } => json!({
+            "current_status": from.as_str(),
+            "allowed": allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        }),
+        app::Error::Invalid(invalid) => json!({ "field": invalid.field }),
+        _ => json!({}),
+    }
+}

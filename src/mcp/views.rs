@@ -1,0 +1,383 @@
+//! What tools return: the only definition of the output schemas. Times are RFC 3339 in UTC.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::app::{Declared, IncidentBrief, IncidentPage, TimelinePage};
+use crate::domain::durations::human;
+use crate::domain::{Actor, Incident, RoleAssignment, SpanMeasure, TimelineEntry};
+
+/// Who made a change.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ActorView {
+    /// The token name on HTTP, the local user on stdio.
+    pub principal: String,
+    /// The MCP client (name and version), when it said.
+    pub client: Option<String>,
+    /// `mcp` (stdio), `http`, `cli` or `webhook`.
+    pub channel: String,
+}
+
+impl From<&Actor> for ActorView {
+    fn from(actor: &Actor) -> Self {
+        ActorView {
+            principal: actor.principal.clone(),
+            client: actor.client.clone(),
+            channel: actor.channel.as_str().to_owned(),
+        }
+    }
+}
+
+/// An incident with all its fields.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct IncidentView {
+    /// `INC-<number>`: use it to refer to the incident.
+    pub reference: String,
+    /// Stable UUID.
+    pub id: String,
+    /// One line saying what is wrong.
+    pub title: String,
+    /// `SEV1` (worst) to `SEV5`.
+    pub severity: String,
+    /// Lifecycle status.
+    pub status: String,
+    /// Statuses `change_status` accepts from here.
+    pub allowed_next_statuses: Vec<String>,
+    /// What is known so far.
+    pub summary: String,
+    /// Who or what is affected.
+    pub impact: String,
+    /// How it was resolved.
+    pub resolution: Option<String>,
+    /// Affected services.
+    pub services: Vec<String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Repeat signals with this key fold into the incident while it is open.
+    pub dedup_key: Option<String>,
+    /// The incident this one was merged into (`INC-<n>`), if merged.
+    pub merged_into: Option<String>,
+    /// Pass as `expected_version` to make sure nobody changed it since you read it.
+    pub version: i64,
+    /// Who declared it.
+    pub created_by: ActorView,
+    /// When impact began.
+    pub impact_started_at: Option<DateTime<Utc>>,
+    /// When it was noticed.
+    pub detected_at: Option<DateTime<Utc>>,
+    /// When it was declared.
+    pub declared_at: DateTime<Utc>,
+    /// First move out of triage.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// First entry into `identified`.
+    pub identified_at: Option<DateTime<Utc>>,
+    /// When impact was mitigated.
+    pub mitigated_at: Option<DateTime<Utc>>,
+    /// When it was resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When it was closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl IncidentView {
+    /// The view of `incident`; `merged_into` is the target's number when known.
+    pub fn new(incident: &Incident, merged_into: Option<i64>) -> Self {
+        IncidentView {
+            reference: incident.reference(),
+            id: incident.id.to_string(),
+            title: incident.title.clone(),
+            severity: incident.severity.to_string(),
+            status: incident.status.to_string(),
+            allowed_next_statuses: incident
+                .status
+                .allowed_next()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            summary: incident.summary.clone(),
+            impact: incident.impact.clone(),
+            resolution: incident.resolution.clone(),
+            services: incident.services.clone(),
+            labels: incident.labels.clone(),
+            dedup_key: incident.dedup_key.clone(),
+            merged_into: merged_into
+                .map(|n| format!("INC-{n}"))
+                .or_else(|| incident.merged_into.map(|id| id.to_string())),
+            version: incident.version,
+            created_by: (&incident.created_by).into(),
+            impact_started_at: incident.impact_started_at,
+            detected_at: incident.detected_at,
+            declared_at: incident.declared_at,
+            acknowledged_at: incident.acknowledged_at,
+            identified_at: incident.identified_at,
+            mitigated_at: incident.mitigated_at,
+            resolved_at: incident.resolved_at,
+            closed_at: incident.closed_at,
+            updated_at: incident.updated_at,
+        }
+    }
+}
+
+impl From<&Incident> for IncidentView {
+    fn from(incident: &Incident) -> Self {
+        IncidentView::new(incident, None)
+    }
+}
+
+/// The answer to `declare_incident`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DeclaredView {
+    /// The incident.
+    pub incident: IncidentView,
+    /// True when an open incident with the same `dedup_key` absorbed this signal (a timeline
+    /// entry records the repeat); no new incident was created.
+    pub deduplicated: bool,
+    /// True when this answer was replayed for a repeated `idempotency_key`.
+    pub replayed: bool,
+}
+
+impl From<&Declared> for DeclaredView {
+    fn from(declared: &Declared) -> Self {
+        DeclaredView {
+            incident: (&declared.incident).into(),
+            deduplicated: declared.is_deduplicated,
+            replayed: declared.is_replay,
+        }
+    }
+}
+
+/// A current role holder.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RoleView {
+    /// `commander`, `tech_lead`, `comms_lead`, `scribe` or `responder`.
+    pub role: String,
+    /// Who holds it.
+    pub assignee: String,
+    /// Since when.
+    pub assigned_at: DateTime<Utc>,
+    /// Who assigned it.
+    pub assigned_by: String,
+}
+
+impl From<&RoleAssignment> for RoleView {
+    fn from(assignment: &RoleAssignment) -> Self {
+        RoleView {
+            role: assignment.role.to_string(),
+            assignee: assignment.assignee.clone(),
+            assigned_at: assignment.assigned_at,
+            assigned_by: assignment.assigned_by.principal.clone(),
+        }
+    }
+}
+
+/// One timeline entry.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct EntryView {
+    /// Entry id.
+    pub id: String,
+    /// What kind of entry.
+    pub kind: String,
+    /// The text.
+    pub body: String,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// `internal` or `public`.
+    pub visibility: String,
+    /// Who wrote it.
+    pub actor: ActorView,
+    /// Structured details (e.g. the statuses of a status change).
+    pub data: Option<serde_json::Value>,
+}
+
+impl From<&TimelineEntry> for EntryView {
+    fn from(entry: &TimelineEntry) -> Self {
+        EntryView {
+            id: entry.id.to_string(),
+            kind: entry.kind.to_string(),
+            body: entry.body.clone(),
+            occurred_at: entry.occurred_at,
+            recorded_at: entry.recorded_at,
+            visibility: entry.visibility.as_str().to_owned(),
+            actor: (&entry.actor).into(),
+            data: entry
+                .data
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok()),
+        }
+    }
+}
+
+/// A measured duration and the timestamps it runs between.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DurationView {
+    /// `time_to_acknowledge`, `time_to_mitigate` or `time_to_resolve`.
+    pub name: String,
+    /// Start anchor (e.g. `impact_started_at`, or `detected_at` when impact start is unknown).
+    pub from: String,
+    /// End anchor.
+    pub to: String,
+    /// Length in seconds.
+    pub seconds: i64,
+    /// The same, for people (`1h 12m`).
+    pub human: String,
+    /// True when the end has not happened yet: measured up to `now`.
+    pub ongoing: bool,
+}
+
+impl From<&SpanMeasure> for DurationView {
+    fn from(span: &SpanMeasure) -> Self {
+        DurationView {
+            name: span.name.to_owned(),
+            from: span.from_anchor.to_owned(),
+            to: span.to_anchor.to_owned(),
+            seconds: span.seconds,
+            human: human(span.seconds),
+            ongoing: span.is_ongoing,
+        }
+    }
+}
+
+/// The brief of an incident: everything needed to pick it up.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BriefView {
+    /// The incident.
+    pub incident: IncidentView,
+    /// Current role holders.
+    pub roles: Vec<RoleView>,
+    /// The newest timeline entries (at most 20), oldest first.
+    pub recent_timeline: Vec<EntryView>,
+    /// How many timeline entries exist; read them all with get_timeline.
+    pub timeline_total: i64,
+    /// True when the timeline has more entries than `recent_timeline` shows.
+    pub timeline_truncated: bool,
+    /// Durations so far.
+    pub durations: Vec<DurationView>,
+    /// Incidents merged into this one.
+    pub merged_from: Vec<String>,
+    /// The server time the durations were measured at.
+    pub now: DateTime<Utc>,
+}
+
+impl From<&IncidentBrief> for BriefView {
+    fn from(brief: &IncidentBrief) -> Self {
+        BriefView {
+            incident: IncidentView::new(&brief.incident, brief.merged_into_number),
+            roles: brief.roles.iter().map(RoleView::from).collect(),
+            recent_timeline: brief.recent_timeline.iter().map(EntryView::from).collect(),
+            timeline_total: brief.timeline_total,
+            timeline_truncated: brief.timeline_total > brief.recent_timeline.len() as i64,
+            durations: brief.durations.iter().map(DurationView::from).collect(),
+            merged_from: brief.merged_from.iter().map(|n| format!("INC-{n}")).collect(),
+            now: brief.now,
+        }
+    }
+}
+
+/// A compact incident row for lists.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct IncidentRowView {
+    /// `INC-<number>`.
+    pub reference: String,
+    /// Title.
+    pub title: String,
+    /// Severity.
+    pub severity: String,
+    /// Status.
+    pub status: String,
+    /// Affected services.
+    pub services: Vec<String>,
+    /// When it was declared.
+    pub declared_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Current version.
+    pub version: i64,
+}
+
+impl From<&Incident> for IncidentRowView {
+    fn from(incident: &Incident) -> Self {
+        IncidentRowView {
+            reference: incident.reference(),
+            title: incident.title.clone(),
+            severity: incident.severity.to_string(),
+            status: incident.status.to_string(),
+            services: incident.services.clone(),
+            declared_at: incident.declared_at,
+            updated_at: incident.updated_at,
+            version: incident.version,
+        }
+    }
+}
+
+/// A page of incidents.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct IncidentListView {
+    /// Matching incidents: newest first, or best match first when `text` was given.
+    pub incidents: Vec<IncidentRowView>,
+    /// True when more incidents match: pass `next_cursor` as `cursor` to read on.
+    pub truncated: bool,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+    /// The server time of this answer.
+    pub now: DateTime<Utc>,
+}
+
+impl From<&IncidentPage> for IncidentListView {
+    fn from(page: &IncidentPage) -> Self {
+        IncidentListView {
+            incidents: page.incidents.iter().map(IncidentRowView::from).collect(),
+            truncated: page.next_cursor.is_some(),
+            next_cursor: page.next_cursor.clone(),
+            now: page.now,
+        }
+    }
+}
+
+/// A page of a timeline.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TimelineView {
+    /// The incident.
+    pub incident: String,
+    /// Entries, oldest first.
+    pub entries: Vec<EntryView>,
+    /// True when more entries follow: pass `next_cursor` as `cursor`.
+    pub truncated: bool,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+}
+
+impl From<&TimelinePage> for TimelineView {
+    fn from(page: &TimelinePage) -> Self {
+        TimelineView {
+            incident: page.incident.clone(),
+            entries: page.entries.iter().map(EntryView::from).collect(),
+            truncated: page.next_cursor.is_some(),
+            next_cursor: page.next_cursor.clone(),
+        }
+    }
+}
+
+/// The roles of an incident after an assignment.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RolesView {
+    /// The incident.
+    pub incident: String,
+    /// Current role holders.
+    pub roles: Vec<RoleView>,
+}
+
+/// The timeline entry that was written.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct EntryAddedView {
+    /// The incident.
+    pub incident: String,
+    /// The entry.
+    pub entry: EntryView,
+}

@@ -1,0 +1,117 @@
+//! PostgreSQL persistence: the only module that writes SQL. Every function takes
+//! `&mut PgConnection` so that the use case in `app` owns the transaction.
+//! Depends on `domain` types (and sqlx); knows nothing about MCP.
+
+pub mod cluster;
+pub mod idempotency;
+pub mod incidents;
+pub mod roles;
+pub mod timeline;
+
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::PgConnection;
+
+use crate::domain::{Actor, Channel};
+
+/// The schema migrations, embedded at compile time from `migrations/`.
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A named unique constraint refused the write (a concurrent writer got there first).
+    #[error("unique constraint `{constraint}` refused the write")]
+    Conflict {
+        /// The constraint's name, as declared in the migrations.
+        constraint: String,
+    },
+    /// A stored row that the domain cannot read (e.g. an unknown status).
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    /// Anything else the database or driver reported.
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl Error {
+    /// True when the database could not be reached or is shutting down: worth retrying later.
+    pub fn is_unavailable(&self) -> bool {
+        let Error::Database(err) = self else {
+            return false;
+        };
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                // 08: connection exception; 57P0x: shutdown / cannot connect now; 53300: too many connections.
+                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+            }),
+            _ => false,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            if db.is_unique_violation() {
+                if let Some(constraint) = db.constraint() {
+                    return Error::Conflict {
+                        constraint: constraint.to_owned(),
+                    };
+                }
+            }
+        }
+        Error::Database(err)
+    }
+}
+
+/// Result alias for store functions.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Opens a connection pool with an explicit size and acquire timeout. Connections are made
+/// lazily, so a database that is down at start (or later) only fails the calls made meanwhile.
+pub fn connect(options: PgConnectOptions, max_connections: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options.application_name("firebreak"))
+}
+
+/// Applies pending migrations. They take an advisory lock, so replicas may start together.
+pub async fn migrate(pool: &PgPool) -> std::result::Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// Checks that the database answers.
+pub async fn ping(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("select 1").execute(conn).await?;
+    Ok(())
+}
+
+/// Serialises transactions that use the same `scope` until the current transaction ends.
+pub async fn lock_scope(conn: &mut PgConnection, scope: &str) -> Result<()> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(scope)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Rebuilds an actor from its three stored columns.
+fn actor(principal: String, client: Option<String>, channel: &str) -> Result<Actor> {
+    let channel = Channel::parse(channel)
+        .ok_or_else(|| Error::Corrupt(format!("unknown channel `{channel}`")))?;
+    Ok(Actor {
+        principal,
+        client,
+        channel,
+    })
+}

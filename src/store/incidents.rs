@@ -1,0 +1,343 @@
+//! SQL for the `incident` table.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::domain::{Actor, Incident, IncidentRef, NewIncident, Severity, Status};
+use crate::store::{Error, Result, actor};
+
+/// The columns every incident query returns, in `IncidentRow` order.
+macro_rules! incident_columns {
+    () => {
+        "id, number, title, summary, impact, resolution, severity, status, services, labels, \
+         dedup_key, merged_into, version, created_by_principal, created_by_client, \
+         created_by_channel, impact_started_at, detected_at, declared_at, acknowledged_at, \
+         identified_at, mitigated_at, resolved_at, closed_at, updated_at"
+    };
+}
+
+#[derive(FromRow)]
+struct IncidentRow {
+    id: Uuid,
+    number: i64,
+    title: String,
+    summary: String,
+    impact: String,
+    resolution: Option<String>,
+    severity: i16,
+    status: String,
+    services: Vec<String>,
+    labels: Json<BTreeMap<String, String>>,
+    dedup_key: Option<String>,
+    merged_into: Option<Uuid>,
+    version: i64,
+    created_by_principal: String,
+    created_by_client: Option<String>,
+    created_by_channel: String,
+    impact_started_at: Option<DateTime<Utc>>,
+    detected_at: Option<DateTime<Utc>>,
+    declared_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    identified_at: Option<DateTime<Utc>>,
+    mitigated_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<IncidentRow> for Incident {
+    type Error = Error;
+
+    fn try_from(row: IncidentRow) -> Result<Self> {
+        let severity = Severity::from_level(row.severity)
+            .ok_or_else(|| Error::Corrupt(format!("severity {}", row.severity)))?;
+        let status = row.status.parse::<Status>().map_err(Error::Corrupt)?;
+        Ok(Incident {
+            id: row.id,
+            number: row.number,
+            title: row.title,
+            summary: row.summary,
+            impact: row.impact,
+            resolution: row.resolution,
+            severity,
+            status,
+            services: row.services,
+            labels: row.labels.0,
+            dedup_key: row.dedup_key,
+            merged_into: row.merged_into,
+            version: row.version,
+            created_by: actor(
+                row.created_by_principal,
+                row.created_by_client,
+                &row.created_by_channel,
+            )?,
+            impact_started_at: row.impact_started_at,
+            detected_at: row.detected_at,
+            declared_at: row.declared_at,
+            acknowledged_at: row.acknowledged_at,
+            identified_at: row.identified_at,
+            mitigated_at: row.mitigated_at,
+            resolved_at: row.resolved_at,
+            closed_at: row.closed_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn convert(rows: Vec<IncidentRow>) -> Result<Vec<Incident>> {
+    rows.into_iter().map(Incident::try_from).collect()
+}
+
+/// Inserts a declared incident in `triage` and returns it.
+pub async fn insert(
+    conn: &mut PgConnection,
+    id: Uuid,
+    new: &NewIncident,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Incident> {
+    const SQL: &str = concat!(
+        "insert into incident (id, title, summary, impact, severity, status, services, labels, \
+         dedup_key, created_by_principal, created_by_client, created_by_channel, \
+         impact_started_at, detected_at, declared_at, updated_at) \
+         values ($1, $2, $3, $4, $5, 'triage', $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+         returning ",
+        incident_columns!()
+    );
+    let row: IncidentRow = sqlx::query_as(SQL)
+        .bind(id)
+        .bind(&new.title)
+        .bind(&new.summary)
+        .bind(&new.impact)
+        .bind(new.severity.level())
+        .bind(&new.services)
+        .bind(Json(&new.labels))
+        .bind(&new.dedup_key)
+        .bind(&actor.principal)
+        .bind(&actor.client)
+        .bind(actor.channel.as_str())
+        .bind(new.impact_started_at)
+        .bind(new.detected_at)
+        .bind(now)
+        .fetch_one(conn)
+        .await?;
+    row.try_into()
+}
+
+/// Loads an incident by reference; `for_update` locks the row until the transaction ends.
+pub async fn find(
+    conn: &mut PgConnection,
+    reference: IncidentRef,
+    for_update: bool,
+) -> Result<Option<Incident>> {
+    const BY_ID: &str = concat!("select ", incident_columns!(), " from incident where id = $1");
+    const BY_ID_LOCKED: &str = concat!(
+        "select ",
+        incident_columns!(),
+        " from incident where id = $1 for update"
+    );
+    const BY_NUMBER: &str =
+        concat!("select ", incident_columns!(), " from incident where number = $1");
+    const BY_NUMBER_LOCKED: &str = concat!(
+        "select ",
+        incident_columns!(),
+        " from incident where number = $1 for update"
+    );
+    let query = match (reference, for_update) {
+        (IncidentRef::Id(id), locked) => {
+            sqlx::query_as(if locked { BY_ID_LOCKED } else { BY_ID }).bind(id)
+        }
+        (IncidentRef::Number(n), locked) => {
+            sqlx::query_as(if locked { BY_NUMBER_LOCKED } else { BY_NUMBER }).bind(n)
+        }
+    };
+    let row: Option<IncidentRow> = query.fetch_optional(conn).await?;
+    row.map(Incident::try_from).transpose()
+}
+
+/// The open incident (triage or live) holding `dedup_key`, locked, if any.
+pub async fn open_with_dedup_key(conn: &mut PgConnection, key: &str) -> Result<Option<Incident>> {
+    const SQL: &str = concat!(
+        "select ",
+        incident_columns!(),
+        " from incident where dedup_key = $1 \
+          and status in ('triage', 'investigating', 'identified', 'monitoring') for update"
+    );
+    let row: Option<IncidentRow> = sqlx::query_as(SQL).bind(key).fetch_optional(conn).await?;
+    row.map(Incident::try_from).transpose()
+}
+
+/// Writes every mutable field of `incident`, bumps `version` and returns the stored row.
+/// The caller holds the row lock and has checked the version it expected.
+pub async fn save(
+    conn: &mut PgConnection,
+    incident: &Incident,
+    now: DateTime<Utc>,
+) -> Result<Incident> {
+    const SQL: &str = concat!(
+        "update incident set title = $2, summary = $3, impact = $4, resolution = $5, \
+         severity = $6, status = $7, services = $8, labels = $9, merged_into = $10, \
+         impact_started_at = $11, detected_at = $12, acknowledged_at = $13, identified_at = $14, \
+         mitigated_at = $15, resolved_at = $16, closed_at = $17, updated_at = $18, \
+         version = version + 1 where id = $1 returning ",
+        incident_columns!()
+    );
+    let row: IncidentRow = sqlx::query_as(SQL)
+        .bind(incident.id)
+        .bind(&incident.title)
+        .bind(&incident.summary)
+        .bind(&incident.impact)
+        .bind(&incident.resolution)
+        .bind(incident.severity.level())
+        .bind(incident.status.as_str())
+        .bind(&incident.services)
+        .bind(Json(&incident.labels))
+        .bind(incident.merged_into)
+        .bind(incident.impact_started_at)
+        .bind(incident.detected_at)
+        .bind(incident.acknowledged_at)
+        .bind(incident.identified_at)
+        .bind(incident.mitigated_at)
+        .bind(incident.resolved_at)
+        .bind(incident.closed_at)
+        .bind(now)
+        .fetch_one(conn)
+        .await?;
+    row.try_into()
+}
+
+/// Filters for [`list`]; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Statuses to include.
+    pub statuses: Option<Vec<Status>>,
+    /// Severities to include.
+    pub severities: Option<Vec<Severity>>,
+    /// A service the incident affects.
+    pub service: Option<String>,
+    /// A full-text query (websearch syntax) over title, summary and impact.
+    pub text: Option<String>,
+    /// Declared at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Declared before.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Where a page starts: after this position in the listing order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ListPosition {
+    /// Newest first: numbers below this one.
+    BeforeNumber(i64),
+    /// Best text match first: below this (rank, number).
+    BelowRank(f32, i64),
+}
+
+/// An incident in a listing, with its text rank when a text query was given.
+pub struct Listed {
+    /// The incident.
+    pub incident: Incident,
+    /// `ts_rank` of the match (text queries only).
+    pub rank: Option<f32>,
+}
+
+/// Lists incidents matching `filter`: newest first, or best match first when `text` is given.
+/// Keyset-paged: rows after `after`, at most `limit`.
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: &ListFilter,
+    after: Option<ListPosition>,
+    limit: i64,
+) -> Result<Vec<Listed>> {
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("select ");
+    sql.push(incident_columns!());
+    match &filter.text {
+        Some(text) => {
+            sql.push(", ts_rank(search, websearch_to_tsquery('english', ");
+            sql.push_bind(text.clone());
+            sql.push(")) as rank from incident where search @@ websearch_to_tsquery('english', ");
+            sql.push_bind(text.clone());
+            sql.push(")");
+        }
+        None => {
+            sql.push(", null::real as rank from incident where true");
+        }
+    }
+    push_filters(&mut sql, filter);
+    match after {
+        Some(ListPosition::BeforeNumber(number)) => {
+            sql.push(" and number < ").push_bind(number);
+        }
+        Some(ListPosition::BelowRank(rank, number)) => {
+            sql.push(" and (ts_rank(search, websearch_to_tsquery('english', ");
+            sql.push_bind(filter.text.clone().unwrap_or_default());
+            sql.push(")), number) < (").push_bind(rank);
+            sql.push("::real, ").push_bind(number).push(")");
+        }
+        None => {}
+    }
+    sql.push(if filter.text.is_some() {
+        " order by rank desc, number desc limit "
+    } else {
+        " order by number desc limit "
+    });
+    sql.push_bind(limit);
+    let rows: Vec<ListedRow> = sql.build_query_as().fetch_all(conn).await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Listed {
+                rank: row.rank,
+                incident: row.incident.try_into()?,
+            })
+        })
+        .collect()
+}
+
+#[derive(FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    incident: IncidentRow,
+    rank: Option<f32>,
+}
+
+fn push_filters(sql: &mut QueryBuilder<Postgres>, filter: &ListFilter) {
+    if let Some(statuses) = &filter.statuses {
+        let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        sql.push(" and status = any(").push_bind(names).push(")");
+    }
+    if let Some(severities) = &filter.severities {
+        let levels: Vec<i16> = severities.iter().map(|s| s.level()).collect();
+        sql.push(" and severity = any(").push_bind(levels).push(")");
+    }
+    if let Some(service) = &filter.service {
+        sql.push(" and services @> array[").push_bind(service.clone()).push("]::text[]");
+    }
+    if let Some(since) = filter.since {
+        sql.push(" and declared_at >= ").push_bind(since);
+    }
+    if let Some(until) = filter.until {
+        sql.push(" and declared_at < ").push_bind(until);
+    }
+}
+
+/// Incidents that were merged into `id` (for the brief).
+pub async fn merged_into(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Incident>> {
+    const SQL: &str = concat!(
+        "select ",
+        incident_columns!(),
+        " from incident where merged_into = $1 order by number limit 50"
+    );
+    let rows: Vec<IncidentRow> = sqlx::query_as(SQL).bind(id).fetch_all(conn).await?;
+    convert(rows)
+}
+
+/// How many incidents exist (used by tests and tooling to check nothing was half-written).
+pub async fn count(conn: &mut PgConnection) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from incident")
+        .fetch_one(conn)
+        .await?;
+    Ok(n)
+}

@@ -1,0 +1,148 @@
+//! SQL for the `timeline_entry` table (append-only: there is no update or delete here, and a
+//! trigger refuses them).
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::domain::{Actor, EntryKind, NewEntry, TimelineEntry, Visibility};
+use crate::store::{Error, Result, actor};
+
+macro_rules! entry_columns {
+    () => {
+        "id, seq, kind, body, occurred_at, recorded_at, visibility, actor_principal, \
+         actor_client, actor_channel, data"
+    };
+}
+
+#[derive(FromRow)]
+struct EntryRow {
+    id: Uuid,
+    seq: i64,
+    kind: String,
+    body: String,
+    occurred_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+    visibility: String,
+    actor_principal: String,
+    actor_client: Option<String>,
+    actor_channel: String,
+    data: Option<Json<serde_json::Value>>,
+}
+
+impl TryFrom<EntryRow> for TimelineEntry {
+    type Error = Error;
+
+    fn try_from(row: EntryRow) -> Result<Self> {
+        Ok(TimelineEntry {
+            id: row.id,
+            seq: row.seq,
+            kind: row.kind.parse().map_err(Error::Corrupt)?,
+            body: row.body,
+            occurred_at: row.occurred_at,
+            recorded_at: row.recorded_at,
+            visibility: Visibility::parse(&row.visibility)
+                .ok_or_else(|| Error::Corrupt(format!("visibility {}", row.visibility)))?,
+            actor: actor(row.actor_principal, row.actor_client, &row.actor_channel)?,
+            data: row.data.map(|Json(value)| value.to_string()),
+        })
+    }
+}
+
+/// Appends entries to an incident's timeline in one statement.
+pub async fn append(
+    conn: &mut PgConnection,
+    incident_id: Uuid,
+    entries: &[NewEntry],
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Vec<TimelineEntry>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    const SQL: &str = concat!(
+        "insert into timeline_entry (id, incident_id, kind, body, occurred_at, recorded_at, \
+         visibility, actor_principal, actor_client, actor_channel, data) \
+         select e.id, $2, e.kind, e.body, e.occurred_at, $3, e.visibility, $4, $5, $6, e.data::jsonb \
+         from unnest($1::uuid[], $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[]) \
+              with ordinality as e(id, kind, body, occurred_at, visibility, data, ord) \
+         order by e.ord returning ",
+        entry_columns!()
+    );
+    let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+    let bodies: Vec<&str> = entries.iter().map(|e| e.body.as_str()).collect();
+    let occurred: Vec<DateTime<Utc>> = entries.iter().map(|e| e.occurred_at).collect();
+    let visibility: Vec<&str> = entries.iter().map(|e| e.visibility.as_str()).collect();
+    let data: Vec<Option<&str>> = entries.iter().map(|e| e.data.as_deref()).collect();
+    let rows: Vec<EntryRow> = sqlx::query_as(SQL)
+        .bind(ids)
+        .bind(incident_id)
+        .bind(now)
+        .bind(&actor.principal)
+        .bind(&actor.client)
+        .bind(actor.channel.as_str())
+        .bind(kinds)
+        .bind(bodies)
+        .bind(occurred)
+        .bind(visibility)
+        .bind(data)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(TimelineEntry::try_from).collect()
+}
+
+/// The newest `limit` entries, returned oldest first.
+pub async fn recent(
+    conn: &mut PgConnection,
+    incident_id: Uuid,
+    limit: i64,
+) -> Result<Vec<TimelineEntry>> {
+    const SQL: &str = concat!(
+        "select * from (select ",
+        entry_columns!(),
+        " from timeline_entry where incident_id = $1 \
+          order by occurred_at desc, seq desc limit $2) newest order by occurred_at, seq"
+    );
+    let rows: Vec<EntryRow> = sqlx::query_as(SQL)
+        .bind(incident_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(TimelineEntry::try_from).collect()
+}
+
+/// A page of entries in chronological order, after `after` (an `(occurred_at, seq)` position),
+/// optionally only of some kinds.
+pub async fn page(
+    conn: &mut PgConnection,
+    incident_id: Uuid,
+    kinds: Option<&[EntryKind]>,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<TimelineEntry>> {
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("select ");
+    sql.push(entry_columns!());
+    sql.push(" from timeline_entry where incident_id = ").push_bind(incident_id);
+    if let Some(kinds) = kinds {
+        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        sql.push(" and kind = any(").push_bind(names).push(")");
+    }
+    if let Some((occurred_at, seq)) = after {
+        sql.push(" and (occurred_at, seq) > (").push_bind(occurred_at);
+        sql.push(", ").push_bind(seq).push(")");
+    }
+    sql.push(" order by occurred_at, seq limit ").push_bind(limit);
+    let rows: Vec<EntryRow> = sql.build_query_as().fetch_all(conn).await?;
+    rows.into_iter().map(TimelineEntry::try_from).collect()
+}
+
+/// How many entries an incident has.
+pub async fn count(conn: &mut PgConnection, incident_id: Uuid) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from timeline_entry where incident_id = $1")
+        .bind(incident_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(n)
+}

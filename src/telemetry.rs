@@ -1,0 +1,16 @@
+//! Logging: `tracing` to stderr (stdout carries the protocol on stdio). Imports nothing from
+//! the crate.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the subscriber. `RUST_LOG` overrides the default filter, which keeps rmcp at
+/// `info` so that request and response payloads (incident data) stay out of the logs.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
