@@ -474,7 +474,7 @@ fn check_path(data_dir: &Path) -> Result<(), ClusterError> {
     let len = socket.as_os_str().len();
     if len > MAX_SOCKET_PATH {
         let (socket, max) = (socket.display(), MAX_SOCKET_PATH);
-        let problem = format!("the socket path {socket} is {len} bytes, Unix allows at most {max}");
+        let problem = format!("its socket path {socket} is {len} bytes, Unix allows {max}");
         return Err(data_dir_error(data_dir, problem));
     }
     Ok(())
@@ -738,7 +738,7 @@ mod tests {
         assert!(check_path(Path::new("/var/lib/firebreak/postgres")).is_ok());
         let long = PathBuf::from(format!("/tmp/{}", "x".repeat(MAX_SOCKET_PATH)));
         let error = check_path(&long).unwrap_err().to_string();
-        assert!(error.contains("Unix allows at most"), "{error}");
+        assert!(error.contains("Unix allows 10"), "{error}");
         assert!(check_path(Path::new("/tmp/a$b")).is_err());
         assert!(check_path(Path::new("/")).is_err());
     }

@@ -1,0 +1,5 @@
+//! End-to-end tests: a real rmcp client drives the real Firebreak server on a real PostgreSQL.
+//! One integration binary, so there is one link step.
+
+mod incidents;
+mod support;
