@@ -6,7 +6,7 @@ mod lifecycle_tools;
 mod timeline_tools;
 pub mod tool_error;
 pub mod views;
-pub mod wire;
+mod wire;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;

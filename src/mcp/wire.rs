@@ -1,5 +1,7 @@
 //! Enum values as they travel on the wire, spelled as people say them (`SEV1`, `investigating`).
-//! Each converts into its domain twin; the schemas are inlined so tool schemas stay flat.
+//! Each converts into its domain twin. The schemas are inlined plain `enum`s (variant notes are
+//! `//` comments on purpose: documented variants would become `oneOf` lists, which some clients
+//! handle poorly), so tool schemas stay flat.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -10,20 +12,20 @@ use crate::domain::{EntryKind, Role, Severity, Status, Visibility};
 /// Severity: SEV1 is the worst (broad customer impact), SEV5 cosmetic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(inline)]
-pub enum SeverityParam {
-    /// Critical: broad customer impact, public communication.
+pub(crate) enum SeverityParam {
+    // Critical: broad customer impact, public communication.
     #[serde(rename = "SEV1")]
     Sev1,
-    /// Major: many customers cannot use the product.
+    // Major: many customers cannot use the product.
     #[serde(rename = "SEV2")]
     Sev2,
-    /// Minor customer impact, or at risk of escalating.
+    // Minor customer impact, or at risk of escalating.
     #[serde(rename = "SEV3")]
     Sev3,
-    /// Needs action, no customer impact.
+    // Needs action, no customer impact.
     #[serde(rename = "SEV4")]
     Sev4,
-    /// Cosmetic.
+    // Cosmetic.
     #[serde(rename = "SEV5")]
     Sev5,
 }
@@ -44,22 +46,22 @@ impl From<SeverityParam> for Severity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(inline)]
-pub enum StatusParam {
-    /// Reported, not yet confirmed.
+pub(crate) enum StatusParam {
+    // Reported, not yet confirmed.
     Triage,
-    /// Live: looking for the cause.
+    // Live: looking for the cause.
     Investigating,
-    /// Live: cause known, fix under way.
+    // Live: cause known, fix under way.
     Identified,
-    /// Live: mitigated, watching.
+    // Live: mitigated, watching.
     Monitoring,
-    /// Impact ended.
+    // Impact ended.
     Resolved,
-    /// Post-incident work done (terminal).
+    // Post-incident work done (terminal).
     Closed,
-    /// Not an incident (terminal).
+    // Not an incident (terminal).
     Declined,
-    /// Merged into another incident (terminal; needs `merged_into`).
+    // Merged into another incident (terminal; needs `merged_into`).
     Merged,
 }
 
@@ -82,24 +84,24 @@ impl From<StatusParam> for Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(inline)]
-pub enum StatusFilterParam {
-    /// Triage, investigating, identified or monitoring.
+pub(crate) enum StatusFilterParam {
+    // Triage, investigating, identified or monitoring.
     Open,
-    /// Reported, not yet confirmed.
+    // Reported, not yet confirmed.
     Triage,
-    /// Live: looking for the cause.
+    // Live: looking for the cause.
     Investigating,
-    /// Live: cause known.
+    // Live: cause known.
     Identified,
-    /// Live: mitigated, watching.
+    // Live: mitigated, watching.
     Monitoring,
-    /// Impact ended.
+    // Impact ended.
     Resolved,
-    /// Done.
+    // Done.
     Closed,
-    /// Not an incident.
+    // Not an incident.
     Declined,
-    /// Merged into another.
+    // Merged into another.
     Merged,
 }
 
@@ -124,16 +126,16 @@ impl From<StatusFilterParam> for StatusFilter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(inline)]
-pub enum RoleParam {
-    /// Leads the response (one holder).
+pub(crate) enum RoleParam {
+    // Leads the response (one holder).
     Commander,
-    /// Leads the technical work (one holder).
+    // Leads the technical work (one holder).
     TechLead,
-    /// Owns communication (one holder).
+    // Owns communication (one holder).
     CommsLead,
-    /// Keeps the timeline (one holder).
+    // Keeps the timeline (one holder).
     Scribe,
-    /// Works the incident (any number).
+    // Works the incident (any number).
     Responder,
 }
 
@@ -153,16 +155,16 @@ impl From<RoleParam> for Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(inline)]
-pub enum ManualKindParam {
-    /// A free note.
+pub(crate) enum ManualKindParam {
+    // A free note.
     Note,
-    /// Something observed to be true (evidence).
+    // Something observed to be true (evidence).
     Finding,
-    /// A suspected cause, with evidence and confidence.
+    // A suspected cause, with evidence and confidence.
     Hypothesis,
-    /// A decision taken, and why.
+    // A decision taken, and why.
     Decision,
-    /// An action taken.
+    // An action taken.
     Action,
 }
 
@@ -182,32 +184,32 @@ impl From<ManualKindParam> for EntryKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(inline)]
-pub enum EntryKindParam {
-    /// A free note.
+pub(crate) enum EntryKindParam {
+    // A free note.
     Note,
-    /// Status changes.
+    // Status changes.
     StatusChange,
-    /// Severity changes.
+    // Severity changes.
     SeverityChange,
-    /// Role changes.
+    // Role changes.
     RoleChange,
-    /// Field changes.
+    // Field changes.
     FieldChange,
-    /// Findings.
+    // Findings.
     Finding,
-    /// Hypotheses.
+    // Hypotheses.
     Hypothesis,
-    /// Decisions.
+    // Decisions.
     Decision,
-    /// Actions.
+    // Actions.
     Action,
-    /// Runbook steps.
+    // Runbook steps.
     RunbookStep,
-    /// Stakeholder updates.
+    // Stakeholder updates.
     StakeholderUpdate,
-    /// Alerts and repeat signals.
+    // Alerts and repeat signals.
     Alert,
-    /// Related changes (deploys, config).
+    // Related changes (deploys, config).
     Change,
 }
 
@@ -222,11 +224,11 @@ impl From<EntryKindParam> for EntryKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(inline)]
-pub enum VisibilityParam {
-    /// Responders only.
+pub(crate) enum VisibilityParam {
+    // Responders only.
     #[default]
     Internal,
-    /// Fit for a status page.
+    // Fit for a status page.
     Public,
 }
 
