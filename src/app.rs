@@ -58,7 +58,11 @@ async fn commit(tx: Transaction<'static, Postgres>) -> Result<()> {
 }
 
 /// Loads an incident or fails with `not_found`.
-async fn load(conn: &mut PgConnection, reference: IncidentRef, for_update: bool) -> Result<Incident> {
+async fn load(
+    conn: &mut PgConnection,
+    reference: IncidentRef,
+    for_update: bool,
+) -> Result<Incident> {
     store::incidents::find(conn, reference, for_update)
         .await?
         .ok_or(Error::NotFound(reference))

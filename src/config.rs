@@ -31,7 +31,12 @@ pub struct DatabaseArgs {
     #[arg(long, env = "FIREBREAK_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Most database connections this process opens.
-    #[arg(long, env = "FIREBREAK_DB_POOL_SIZE", global = true, default_value_t = 10)]
+    #[arg(
+        long,
+        env = "FIREBREAK_DB_POOL_SIZE",
+        global = true,
+        default_value_t = 10
+    )]
     pub db_pool_size: u32,
 }
 
@@ -68,15 +73,30 @@ pub struct ServeArgs {
     pub http: Option<SocketAddr>,
     /// Host header values accepted over HTTP, comma-separated (`host` or `host:port`)
     /// [default: localhost, 127.0.0.1, ::1 and the bound address].
-    #[arg(long, env = "FIREBREAK_ALLOWED_HOSTS", value_delimiter = ',', value_name = "HOSTS")]
+    #[arg(
+        long,
+        env = "FIREBREAK_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOSTS"
+    )]
     pub allowed_hosts: Vec<String>,
     /// Browser Origin values accepted over HTTP, comma-separated with scheme
     /// (e.g. https://ops.example.com:443); requests without Origin always pass.
-    #[arg(long, env = "FIREBREAK_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGINS")]
+    #[arg(
+        long,
+        env = "FIREBREAK_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGINS"
+    )]
     pub allowed_origins: Vec<String>,
     /// Bearer tokens for HTTP as name:secret pairs, comma-separated; the name becomes the
     /// principal recorded on every write.
-    #[arg(long, env = "FIREBREAK_TOKENS", hide_env_values = true, value_name = "NAME:SECRET,...")]
+    #[arg(
+        long,
+        env = "FIREBREAK_TOKENS",
+        hide_env_values = true,
+        value_name = "NAME:SECRET,..."
+    )]
     pub tokens: Option<Secret>,
     /// A file of bearer tokens, one name:secret per line (# starts a comment).
     #[arg(long, env = "FIREBREAK_TOKENS_FILE", value_name = "FILE")]
@@ -166,8 +186,7 @@ mod tests {
 
     #[test]
     fn tokens_parse_from_commas_and_lines() {
-        let tokens =
-            parse_tokens("# ops\nalice:0123456789abcdef, bob:fedcba9876543210\n").unwrap();
+        let tokens = parse_tokens("# ops\nalice:0123456789abcdef, bob:fedcba9876543210\n").unwrap();
         let names: Vec<&str> = tokens.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["alice", "bob"]);
         assert_eq!(tokens[1].secret.expose(), "fedcba9876543210");

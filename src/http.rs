@@ -153,7 +153,10 @@ fn unauthorized(had_token: bool) -> Response {
     let (error, message) = if had_token {
         ("invalid_token", "the bearer token is not valid")
     } else {
-        ("invalid_request", "send `Authorization: Bearer <token>`; tokens are configured with FIREBREAK_TOKENS")
+        (
+            "invalid_request",
+            "send `Authorization: Bearer <token>`; tokens are configured with FIREBREAK_TOKENS",
+        )
     };
     let mut response = (
         StatusCode::UNAUTHORIZED,
@@ -162,7 +165,9 @@ fn unauthorized(had_token: bool) -> Response {
         .into_response();
     let challenge = format!("Bearer realm=\"firebreak\", error=\"{error}\"");
     if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }

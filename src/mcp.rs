@@ -11,8 +11,8 @@ mod wire;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ContentBlock, Implementation,
-    ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, ContentBlock, Implementation, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
@@ -145,10 +145,7 @@ impl ServerHandler for FirebreakServer {
 }
 
 /// Rewrites rmcp's "failed to deserialize parameters" text into our error shape.
-fn argument_error(
-    tool: &str,
-    result: rmcp::model::CallToolResult,
-) -> rmcp::model::CallToolResult {
+fn argument_error(tool: &str, result: rmcp::model::CallToolResult) -> rmcp::model::CallToolResult {
     if result.structured_content.is_some() {
         return result;
     }

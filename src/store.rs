@@ -10,9 +10,9 @@ pub mod timeline;
 
 use std::time::Duration;
 
+use sqlx::PgConnection;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::PgConnection;
 
 use crate::domain::{Actor, Channel};
 

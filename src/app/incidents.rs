@@ -83,7 +83,8 @@ impl App {
                 incident_id: declared.incident.id,
                 deduplicated: declared.is_deduplicated,
             };
-            store::idempotency::insert(&mut tx, &actor.principal, DECLARE, key, &record, now).await?;
+            store::idempotency::insert(&mut tx, &actor.principal, DECLARE, key, &record, now)
+                .await?;
         }
         commit(tx).await?;
         Ok(declared)
@@ -214,7 +215,12 @@ async fn insert(
     let incident = store::incidents::insert(conn, Uuid::now_v7(), new, actor, now).await?;
     let mut entries = vec![NewEntry::system(
         EntryKind::StatusChange,
-        format!("Declared {} {}: {}", incident.reference(), incident.severity, incident.title),
+        format!(
+            "Declared {} {}: {}",
+            incident.reference(),
+            incident.severity,
+            incident.title
+        ),
         Some(json!({"to": "triage", "severity": incident.severity.to_string()}).to_string()),
         now,
     )];

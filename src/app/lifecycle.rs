@@ -57,9 +57,14 @@ impl App {
         let entry = status_entry(&saved, &change, note.as_deref(), now);
         store::timeline::append(&mut tx, saved.id, &[entry], actor, now).await?;
         if let Some(target) = merged_into {
-            let body = format!("{} ({}) was merged into this incident", saved.reference(), saved.title);
+            let body = format!(
+                "{} ({}) was merged into this incident",
+                saved.reference(),
+                saved.title
+            );
             let data = json!({"merged_from": saved.number});
-            let entry = NewEntry::system(EntryKind::StatusChange, body, Some(data.to_string()), now);
+            let entry =
+                NewEntry::system(EntryKind::StatusChange, body, Some(data.to_string()), now);
             store::timeline::append(&mut tx, target.id, &[entry], actor, now).await?;
         }
         commit(tx).await?;

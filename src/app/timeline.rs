@@ -40,7 +40,8 @@ impl App {
         let entry = NewEntry::parse_manual(kind, body, occurred_at, visibility, now)?;
         let mut tx = self.begin().await?;
         let incident = load(&mut tx, reference, false).await?;
-        let mut stored = store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
+        let mut stored =
+            store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
         commit(tx).await?;
         Ok(stored.remove(0))
     }
@@ -63,7 +64,9 @@ impl App {
         commit(tx).await?;
         let next_cursor = if entries.len() as i64 > limit {
             entries.truncate(limit as usize);
-            entries.last().map(|e| format!("t{}_{}", e.occurred_at.timestamp_micros(), e.seq))
+            entries
+                .last()
+                .map(|e| format!("t{}_{}", e.occurred_at.timestamp_micros(), e.seq))
         } else {
             None
         };

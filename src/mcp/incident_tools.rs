@@ -151,14 +151,28 @@ impl FirebreakServer {
     /// List incidents as compact rows, newest first, filtered by status, severity, service,
     /// declaration time or full text. Pages with `next_cursor`; every answer carries the
     /// server's `now`.
-    #[tool(annotations(title = "List incidents", read_only_hint = true, open_world_hint = false))]
+    #[tool(annotations(
+        title = "List incidents",
+        read_only_hint = true,
+        open_world_hint = false
+    ))]
     async fn list_incidents(
         &self,
         Parameters(p): Parameters<ListIncidentsParams>,
     ) -> Result<Json<IncidentListView>, ToolError> {
         let request = ListRequest {
-            statuses: p.status.unwrap_or_default().into_iter().map(Into::into).collect(),
-            severities: p.severity.unwrap_or_default().into_iter().map(Into::into).collect(),
+            statuses: p
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            severities: p
+                .severity
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             service: p.service,
             text: p.text,
             since: p.since,

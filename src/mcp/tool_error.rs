@@ -62,7 +62,9 @@ fn details(err: &app::Error) -> Value {
             current_version,
             current_status,
             ..
-        } => json!({ "current_version": current_version, "current_status": current_status.as_str() }),
+        } => {
+            json!({ "current_version": current_version, "current_status": current_status.as_str() })
+        }
         app::Error::Transition {
             source: TransitionError::NotAllowed { from, allowed, .. },
             ..

@@ -274,7 +274,11 @@ impl From<&IncidentBrief> for BriefView {
             timeline_total: brief.timeline_total,
             timeline_truncated: brief.timeline_total > brief.recent_timeline.len() as i64,
             durations: brief.durations.iter().map(DurationView::from).collect(),
-            merged_from: brief.merged_from.iter().map(|n| format!("INC-{n}")).collect(),
+            merged_from: brief
+                .merged_from
+                .iter()
+                .map(|n| format!("INC-{n}"))
+                .collect(),
             now: brief.now,
         }
     }

@@ -248,8 +248,18 @@ mod tests {
     #[test]
     fn every_entry_kind_param_maps_to_the_kind_of_the_same_name() {
         let names = [
-            "note", "status_change", "severity_change", "role_change", "field_change", "finding",
-            "hypothesis", "decision", "action", "runbook_step", "stakeholder_update", "alert",
+            "note",
+            "status_change",
+            "severity_change",
+            "role_change",
+            "field_change",
+            "finding",
+            "hypothesis",
+            "decision",
+            "action",
+            "runbook_step",
+            "stakeholder_update",
+            "alert",
             "change",
         ];
         for name in names {

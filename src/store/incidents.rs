@@ -134,14 +134,21 @@ pub async fn find(
     reference: IncidentRef,
     for_update: bool,
 ) -> Result<Option<Incident>> {
-    const BY_ID: &str = concat!("select ", incident_columns!(), " from incident where id = $1");
+    const BY_ID: &str = concat!(
+        "select ",
+        incident_columns!(),
+        " from incident where id = $1"
+    );
     const BY_ID_LOCKED: &str = concat!(
         "select ",
         incident_columns!(),
         " from incident where id = $1 for update"
     );
-    const BY_NUMBER: &str =
-        concat!("select ", incident_columns!(), " from incident where number = $1");
+    const BY_NUMBER: &str = concat!(
+        "select ",
+        incident_columns!(),
+        " from incident where number = $1"
+    );
     const BY_NUMBER_LOCKED: &str = concat!(
         "select ",
         incident_columns!(),
@@ -313,7 +320,9 @@ fn push_filters(sql: &mut QueryBuilder<Postgres>, filter: &ListFilter) {
         sql.push(" and severity = any(").push_bind(levels).push(")");
     }
     if let Some(service) = &filter.service {
-        sql.push(" and services @> array[").push_bind(service.clone()).push("]::text[]");
+        sql.push(" and services @> array[")
+            .push_bind(service.clone())
+            .push("]::text[]");
     }
     if let Some(since) = filter.since {
         sql.push(" and declared_at >= ").push_bind(since);

@@ -43,7 +43,10 @@ pub async fn current(conn: &mut PgConnection, incident_id: Uuid) -> Result<Vec<R
     const SQL: &str = "select id, role, assignee, assigned_at, unassigned_at, \
         assigned_by_principal, assigned_by_client, assigned_by_channel from role_assignment \
         where incident_id = $1 and unassigned_at is null order by assigned_at, id";
-    let rows: Vec<AssignmentRow> = sqlx::query_as(SQL).bind(incident_id).fetch_all(conn).await?;
+    let rows: Vec<AssignmentRow> = sqlx::query_as(SQL)
+        .bind(incident_id)
+        .fetch_all(conn)
+        .await?;
     rows.into_iter().map(RoleAssignment::try_from).collect()
 }
 

@@ -124,16 +124,19 @@ pub async fn page(
 ) -> Result<Vec<TimelineEntry>> {
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("select ");
     sql.push(entry_columns!());
-    sql.push(" from timeline_entry where incident_id = ").push_bind(incident_id);
+    sql.push(" from timeline_entry where incident_id = ")
+        .push_bind(incident_id);
     if let Some(kinds) = kinds {
         let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         sql.push(" and kind = any(").push_bind(names).push(")");
     }
     if let Some((occurred_at, seq)) = after {
-        sql.push(" and (occurred_at, seq) > (").push_bind(occurred_at);
+        sql.push(" and (occurred_at, seq) > (")
+            .push_bind(occurred_at);
         sql.push(", ").push_bind(seq).push(")");
     }
-    sql.push(" order by occurred_at, seq limit ").push_bind(limit);
+    sql.push(" order by occurred_at, seq limit ")
+        .push_bind(limit);
     let rows: Vec<EntryRow> = sql.build_query_as().fetch_all(conn).await?;
     rows.into_iter().map(TimelineEntry::try_from).collect()
 }

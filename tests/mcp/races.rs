@@ -16,24 +16,39 @@ async fn two_updates_with_one_expected_version_let_exactly_one_through() {
         let client = client.clone();
         let reference = reference.clone();
         tokio::spawn(async move {
-            call(&client, "update_incident",
-                json!({"incident": reference, "expected_version": 1, "summary": summary})).await
+            call(
+                &client,
+                "update_incident",
+                json!({"incident": reference, "expected_version": 1, "summary": summary}),
+            )
+            .await
         })
     });
-    let results: Vec<_> = join_all(updates).await.into_iter().map(Result::unwrap).collect();
+    let results: Vec<_> = join_all(updates)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     let succeeded = results.iter().filter(|r| r.is_error != Some(true)).count();
     assert_eq!(succeeded, 1, "{results:?}");
     let loser = results.iter().find(|r| r.is_error == Some(true)).unwrap();
     let error = &loser.structured_content.as_ref().unwrap()["error"];
     assert_eq!(error["code"], "conflict");
     assert_eq!(error["current_version"], 2);
-    assert_eq!(db.count("timeline_entry where kind = 'field_change'").await, 1);
+    assert_eq!(
+        db.count("timeline_entry where kind = 'field_change'").await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_declares_with_one_dedup_key_make_one_incident() {
     let db = TestDb::new().await;
-    let clients: Vec<_> = join_all((0..5).map(|_| db.client())).await.into_iter().map(Arc::new).collect();
+    let clients: Vec<_> = join_all((0..5).map(|_| db.client()))
+        .await
+        .into_iter()
+        .map(Arc::new)
+        .collect();
     let declares = (0..50).map(|n| {
         let client = clients[n % clients.len()].clone();
         tokio::spawn(async move {
@@ -41,9 +56,17 @@ async fn fifty_concurrent_declares_with_one_dedup_key_make_one_incident() {
                 json!({"title": format!("Alert fired #{n}"), "severity": "SEV3", "dedup_key": "fp-storm"})).await
         })
     });
-    let results: Vec<_> = join_all(declares).await.into_iter().map(Result::unwrap).collect();
-    assert!(results.iter().all(|r| r.is_error != Some(true)), "{results:?}");
-    let new = results.iter()
+    let results: Vec<_> = join_all(declares)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        results.iter().all(|r| r.is_error != Some(true)),
+        "{results:?}"
+    );
+    let new = results
+        .iter()
         .filter(|r| r.structured_content.as_ref().unwrap()["deduplicated"] == false)
         .count();
     assert_eq!(new, 1);
@@ -54,7 +77,11 @@ async fn fifty_concurrent_declares_with_one_dedup_key_make_one_incident() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_retries_with_one_idempotency_key_make_one_incident() {
     let db = TestDb::new().await;
-    let clients: Vec<_> = join_all((0..4).map(|_| db.client())).await.into_iter().map(Arc::new).collect();
+    let clients: Vec<_> = join_all((0..4).map(|_| db.client()))
+        .await
+        .into_iter()
+        .map(Arc::new)
+        .collect();
     let retries = (0..20).map(|n| {
         let client = clients[n % clients.len()].clone();
         tokio::spawn(async move {
@@ -62,14 +89,25 @@ async fn concurrent_retries_with_one_idempotency_key_make_one_incident() {
                 json!({"title": "Payments failing", "severity": "SEV1", "idempotency_key": "req-7f3a"})).await
         })
     });
-    let results: Vec<_> = join_all(retries).await.into_iter().map(Result::unwrap).collect();
-    let ids: std::collections::BTreeSet<String> = results.iter()
-        .map(|r| r.structured_content.as_ref().unwrap()["incident"]["id"].as_str().unwrap().to_owned())
+    let results: Vec<_> = join_all(retries)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let ids: std::collections::BTreeSet<String> = results
+        .iter()
+        .map(|r| {
+            r.structured_content.as_ref().unwrap()["incident"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(ids.len(), 1, "{results:?}");
     assert_eq!(db.count("incident").await, 1);
     assert_eq!(db.count("idempotency_record").await, 1);
-    let replays = results.iter()
+    let replays = results
+        .iter()
         .filter(|r| r.structured_content.as_ref().unwrap()["replayed"] == true)
         .count();
     assert_eq!(replays, 19);

@@ -44,7 +44,10 @@ async fn server() -> &'static Server {
                 Ok(url) => url.parse::<PgConnectOptions>().expect("DATABASE_URL"),
                 Err(_) => {
                     let cluster = EmbeddedCluster::locate(harness_data_dir()).expect("cluster");
-                    cluster.ensure_running("postgres").await.expect("cluster start")
+                    cluster
+                        .ensure_running("postgres")
+                        .await
+                        .expect("cluster start")
                 }
             };
             let template = create_template(&admin).await;
@@ -62,9 +65,13 @@ async fn create_template(admin: &PgConnectOptions) -> String {
     let hash = migrations
         .join(",")
         .bytes()
-        .fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
+        .fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        });
     let name = format!("fbt_template_{hash:016x}");
-    let mut conn = PgConnection::connect_with(admin).await.expect("admin connection");
+    let mut conn = PgConnection::connect_with(admin)
+        .await
+        .expect("admin connection");
     // Test binaries may run in parallel processes: one creates the template, others wait.
     conn.execute("select pg_advisory_lock(4242)").await.unwrap();
     let exists: Option<(i32,)> = sqlx::query_as("select 1 from pg_database where datname = $1")
@@ -85,13 +92,20 @@ async fn create_template(admin: &PgConnectOptions) -> String {
             .connect_with(admin.clone().database(&building))
             .await
             .unwrap();
-        firebreak::store::MIGRATOR.run(&pool).await.expect("migrations");
-        pool.close().await;
-        conn.execute(AssertSqlSafe(format!("alter database {building} rename to {name}")))
+        firebreak::store::MIGRATOR
+            .run(&pool)
             .await
-            .unwrap();
+            .expect("migrations");
+        pool.close().await;
+        conn.execute(AssertSqlSafe(format!(
+            "alter database {building} rename to {name}"
+        )))
+        .await
+        .unwrap();
     }
-    conn.execute("select pg_advisory_unlock(4242)").await.unwrap();
+    conn.execute("select pg_advisory_unlock(4242)")
+        .await
+        .unwrap();
     conn.close().await.unwrap();
     name
 }
@@ -181,7 +195,10 @@ pub(crate) async fn connect_in_process(pool: PgPool, principal: &str) -> Client 
         let running = server.serve(server_io).await.expect("server handshake");
         let _ = running.waiting().await;
     });
-    client_config().serve(client_io).await.expect("client handshake")
+    client_config()
+        .serve(client_io)
+        .await
+        .expect("client handshake")
 }
 
 /// The identity the test client announces.
@@ -205,7 +222,11 @@ pub(crate) async fn call(client: &Client, tool: &str, arguments: Value) -> CallT
 
 /// The structured content of a successful call.
 pub(crate) fn ok(result: CallToolResult) -> Value {
-    assert_ne!(result.is_error, Some(true), "expected success, got {result:?}");
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "expected success, got {result:?}"
+    );
     result.structured_content.expect("structured content")
 }
 
@@ -221,7 +242,11 @@ pub(crate) struct ToolFailure {
 
 /// The tool error of a failed call.
 pub(crate) fn failure(result: CallToolResult) -> ToolFailure {
-    assert_eq!(result.is_error, Some(true), "expected a tool error, got {result:?}");
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected a tool error, got {result:?}"
+    );
     let text = result
         .content
         .iter()
@@ -229,7 +254,10 @@ pub(crate) fn failure(result: CallToolResult) -> ToolFailure {
         .expect("error text");
     let details = result.structured_content.expect("structured error")["error"].clone();
     let code = details["code"].as_str().expect("code").to_owned();
-    assert!(text.starts_with(&format!("{code}: ")), "text `{text}` starts with its code");
+    assert!(
+        text.starts_with(&format!("{code}: ")),
+        "text `{text}` starts with its code"
+    );
     ToolFailure {
         code,
         message: details["message"].as_str().unwrap().to_owned(),
@@ -245,5 +273,8 @@ pub(crate) async fn declare(client: &Client, title: &str, severity: &str) -> Str
         serde_json::json!({"title": title, "severity": severity}),
     )
     .await);
-    declared["incident"]["reference"].as_str().unwrap().to_owned()
+    declared["incident"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
