@@ -22,7 +22,7 @@ pub struct Cli {
 /// Database options, shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// PostgreSQL connection string, e.g. postgres://firebreak:secret@db.internal/firebreak.
+    /// PostgreSQL connection string, e.g. `postgres://firebreak:secret@db.internal/firebreak`.
     /// Without it, Firebreak runs (and shares) a private PostgreSQL cluster of its own.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<Secret>,
@@ -72,7 +72,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FIREBREAK_HTTP", value_name = "ADDR")]
     pub http: Option<SocketAddr>,
     /// Host header values accepted over HTTP, comma-separated (`host` or `host:port`)
-    /// [default: localhost, 127.0.0.1, ::1 and the bound address].
+    /// [default: localhost, 127.0.0.1, `::1` and the bound address].
     #[arg(
         long,
         env = "FIREBREAK_ALLOWED_HOSTS",
@@ -81,7 +81,7 @@ pub struct ServeArgs {
     )]
     pub allowed_hosts: Vec<String>,
     /// Browser Origin values accepted over HTTP, comma-separated with scheme
-    /// (e.g. https://ops.example.com:443); requests without Origin always pass.
+    /// (e.g. `https://ops.example.com:443`); requests without Origin always pass.
     #[arg(
         long,
         env = "FIREBREAK_ALLOWED_ORIGINS",

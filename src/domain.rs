@@ -18,14 +18,16 @@ pub mod incident;
 pub mod lifecycle;
 pub mod reference;
 pub mod role;
+pub mod status;
 pub mod timeline;
 pub mod validation;
 
 pub use actor::{Actor, Channel};
-pub use error::{TransitionError, ValidationError};
 pub use durations::SpanMeasure;
+pub use error::{TransitionError, ValidationError};
 pub use incident::{DeclareRequest, FieldChange, Incident, IncidentChanges, NewIncident, Severity};
-pub use lifecycle::{MergeTarget, Status, StatusChange, Transition};
+pub use lifecycle::{MergeTarget, StatusChange, Transition};
 pub use reference::IncidentRef;
 pub use role::{NewRoleAssignment, Role, RoleAssignment};
+pub use status::Status;
 pub use timeline::{EntryKind, NewEntry, TimelineEntry, Visibility};

@@ -59,14 +59,13 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &err {
-            if db.is_unique_violation() {
-                if let Some(constraint) = db.constraint() {
-                    return Error::Conflict {
-                        constraint: constraint.to_owned(),
-                    };
-                }
-            }
+        if let sqlx::Error::Database(db) = &err
+            && db.is_unique_violation()
+            && let Some(constraint) = db.constraint()
+        {
+            return Error::Conflict {
+                constraint: constraint.to_owned(),
+            };
         }
         Error::Database(err)
     }

@@ -109,10 +109,10 @@ fn filter(request: &ListRequest) -> Result<ListFilter> {
         }
         Some(text) => Some(text.to_owned()),
     };
-    if let (Some(since), Some(until)) = (request.since, request.until) {
-        if since >= until {
-            return Err(ValidationError::new("since", "must be before `until`").into());
-        }
+    if let (Some(since), Some(until)) = (request.since, request.until)
+        && since >= until
+    {
+        return Err(ValidationError::new("since", "must be before `until`").into());
     }
     Ok(ListFilter {
         statuses: (!statuses.is_empty()).then_some(statuses),

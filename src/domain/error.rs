@@ -1,6 +1,6 @@
 //! Small, specific rule errors. Each message names the field or transition and says what is allowed.
 
-use crate::domain::lifecycle::Status;
+use crate::domain::status::Status;
 
 /// A value that breaks a validation rule; `field` is the parameter name the caller used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

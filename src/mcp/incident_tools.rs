@@ -30,7 +30,7 @@ pub(crate) struct DeclareParams {
     pub(crate) impact: Option<String>,
     /// Affected services as lowercase slugs (e.g. ["checkout-api"]), at most 20.
     pub(crate) services: Option<Vec<String>>,
-    /// Key/value labels (e.g. {"alertname": "HighErrorRate", "region": "eu-west-1"}), at most 32.
+    /// Key/value labels (e.g. `{"alertname": "HighErrorRate", "region": "eu-west-1"}`), at most 32.
     pub(crate) labels: Option<BTreeMap<String, String>>,
     /// Who commands the response; becomes the first `commander` assignment.
     pub(crate) commander: Option<String>,
@@ -185,7 +185,7 @@ impl FirebreakServer {
     }
 
     /// Change an incident's title, summary, impact, severity, services or labels. Each change
-    /// is recorded on the timeline (severity changes as `severity_change`). Use change_status
+    /// is recorded on the timeline (severity changes as `severity_change`). Use `change_status`
     /// for the lifecycle.
     #[tool(annotations(
         title = "Update incident",

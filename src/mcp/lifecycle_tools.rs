@@ -49,7 +49,7 @@ pub(crate) struct ResolveParams {
 pub(crate) struct AssignRoleParams {
     /// The incident: `INC-42`, `42` or its UUID.
     pub(crate) incident: String,
-    /// The role. commander, tech_lead, comms_lead and scribe have one holder (the previous one
+    /// The role. `commander`, `tech_lead`, `comms_lead` and `scribe` have one holder (the previous one
     /// is relieved); any number of people can be `responder`.
     pub(crate) role: RoleParam,
     /// Who takes the role (a person's handle or name, 1–200 characters).
@@ -100,7 +100,7 @@ impl FirebreakServer {
 
     /// Resolve an incident: impact has ended. Requires a resolution summary; stamps
     /// `resolved_at` (and `mitigated_at` if it was never mitigated). Reopen later with
-    /// change_status if impact returns.
+    /// `change_status` if impact returns.
     #[tool(annotations(
         title = "Resolve incident",
         read_only_hint = false,

@@ -253,7 +253,7 @@ pub struct BriefView {
     pub roles: Vec<RoleView>,
     /// The newest timeline entries (at most 20), oldest first.
     pub recent_timeline: Vec<EntryView>,
-    /// How many timeline entries exist; read them all with get_timeline.
+    /// How many timeline entries exist; read them all with `get_timeline`.
     pub timeline_total: i64,
     /// True when the timeline has more entries than `recent_timeline` shows.
     pub timeline_truncated: bool,

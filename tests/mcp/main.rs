@@ -1,9 +1,16 @@
 //! End-to-end tests: a real rmcp client drives the real Firebreak server on a real PostgreSQL.
 //! One integration binary, so there is one link step.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
 mod bad_input;
 mod incidents;
 mod lifecycle;
 mod races;
 mod tool_list;
+mod transports;
 mod support;

@@ -1,0 +1,694 @@
+//! The real `firebreak` binary over its transports: stdio child processes, Streamable HTTP with
+//! bearer tokens and the Host guard, the embedded cluster shared between processes, and a
+//! database outage seen through a TCP proxy the test controls.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test should panic"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
+use serde_json::{Value, json};
+use sqlx::postgres::PgConnectOptions;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream, UnixStream};
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+
+use crate::support::{
+    Client, TestDb, call, client_config, connect_in_process, declare, failure, ok,
+};
+
+/// Generous bound for anything a child process must do (the first embedded start runs initdb).
+const PATIENCE: Duration = Duration::from_secs(60);
+const TOKEN: &str = "0123456789abcdef0123";
+const TOKEN_NAME: &str = "ops-bot";
+/// Every tool the server offers.
+const TOOL_COUNT: usize = 9;
+
+/// `firebreak` with a clean environment: no inherited Firebreak settings, killed when dropped.
+fn firebreak() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_firebreak"));
+    for var in [
+        "FIREBREAK_DATA_DIR",
+        "FIREBREAK_DB_POOL_SIZE",
+        "FIREBREAK_HTTP",
+        "FIREBREAK_ALLOWED_HOSTS",
+        "FIREBREAK_ALLOWED_ORIGINS",
+        "FIREBREAK_TOKENS",
+        "FIREBREAK_TOKENS_FILE",
+        "FIREBREAK_PRINCIPAL",
+    ] {
+        command.env_remove(var);
+    }
+    command.stdin(Stdio::null()).kill_on_drop(true);
+    command
+}
+
+/// Everything a child wrote to stderr so far, shown when a test fails.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<String>>);
+
+impl Captured {
+    /// Collects `stream` in the background (so the child never blocks on a full pipe).
+    fn collect(stream: impl AsyncRead + Unpin + Send + 'static) -> Captured {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut text = sink.0.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        captured
+    }
+
+    fn text(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// Spawns a stdio server child through rmcp and connects a client to it.
+async fn stdio_client(command: Command) -> (Client, Captured) {
+    let (transport, stderr) = TokioChildProcess::builder(command)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn firebreak serve");
+    let stderr = Captured::collect(stderr.expect("piped stderr"));
+    let client = handshake(client_config().serve(transport), &stderr).await;
+    (client, stderr)
+}
+
+/// Completes a client handshake with a child server, failing after `PATIENCE`.
+async fn handshake<E: std::fmt::Display>(
+    serving: impl Future<Output = Result<Client, E>>,
+    stderr: &Captured,
+) -> Client {
+    let Ok(handshake) = tokio::time::timeout(PATIENCE, serving).await else {
+        panic!(
+            "no handshake within {PATIENCE:?}; stderr:\n{}",
+            stderr.text()
+        );
+    };
+    handshake.unwrap_or_else(|err| panic!("handshake failed: {err}; stderr:\n{}", stderr.text()))
+}
+
+/// Waits for `child` to exit, failing after `limit`.
+async fn exit_within(child: &mut Child, limit: Duration, stderr: &Captured) -> ExitStatus {
+    tokio::time::timeout(limit, child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("still running after {limit:?}; stderr:\n{}", stderr.text()))
+        .expect("wait for child")
+}
+
+// ---------------------------------------------------------------------------------------------
+// stdio
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_child_records_the_configured_principal_and_the_client() {
+    let db = TestDb::new().await;
+    let command = firebreak().configure(|c| {
+        c.arg("serve")
+            .env("DATABASE_URL", db.url())
+            .env("FIREBREAK_PRINCIPAL", "ci-bot");
+    });
+    let (client, stderr) = stdio_client(command).await;
+
+    let reference = declare(&client, "Payments latency", "SEV2").await;
+    let brief = ok(call(&client, "get_incident", json!({"incident": reference})).await);
+    let created_by = &brief["incident"]["created_by"];
+    assert_eq!(
+        created_by["principal"],
+        "ci-bot",
+        "stderr:\n{}",
+        stderr.text()
+    );
+    assert_eq!(created_by["channel"], "mcp");
+    let announced = client_config().client_info;
+    let client_name = format!("{} {}", announced.name, announced.version);
+    assert_eq!(created_by["client"], client_name.as_str());
+    assert_eq!(db.count("incident").await, 1);
+    client.cancel().await.unwrap();
+}
+
+/// The rmcp client silently skips stdout lines that are not JSON, so a stray log line would not
+/// fail the test above: here every byte the child writes to stdout is checked on its way to the
+/// client, with debug logging on to give logs every chance to leak.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_stdout_carries_only_json_rpc_and_eof_ends_the_server() {
+    let db = TestDb::new().await;
+    let mut child = firebreak()
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn firebreak serve");
+    let stderr = Captured::collect(child.stderr.take().unwrap());
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (mut to_client, client_side) = tokio::io::duplex(1 << 20);
+    let tee: JoinHandle<Vec<String>> = tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut seen = Vec::new();
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            // The client may be gone already; the line is still checked.
+            let _ = to_client.write_all(format!("{line}\n").as_bytes()).await;
+            seen.push(line);
+        }
+        seen
+    });
+
+    let client = handshake(client_config().serve((client_side, stdin)), &stderr).await;
+    let reference = declare(&client, "Checkout errors", "SEV3").await;
+    ok(call(&client, "get_incident", json!({"incident": reference})).await);
+    let missing = failure(call(&client, "get_incident", json!({"incident": "INC-999"})).await);
+    assert_eq!(missing.code, "not_found");
+    // Closing the client closes the child's stdin: the server must finish and exit cleanly.
+    client.cancel().await.unwrap();
+    let status = exit_within(&mut child, Duration::from_secs(30), &stderr).await;
+    assert!(
+        status.success(),
+        "exit {status}; stderr:\n{}",
+        stderr.text()
+    );
+
+    let lines = tee.await.unwrap();
+    // initialize, tools/call × 3
+    assert!(lines.len() >= 4, "stdout lines: {lines:#?}");
+    for line in &lines {
+        let message: Value = serde_json::from_str(line)
+            .unwrap_or_else(|err| panic!("stdout line is not JSON ({err}): {line:?}"));
+        assert_eq!(
+            message["jsonrpc"], "2.0",
+            "stdout line is not JSON-RPC: {line}"
+        );
+    }
+    assert!(
+        !stderr.text().is_empty(),
+        "debug logs go to stderr, so stderr should not be empty"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streamable HTTP
+// ---------------------------------------------------------------------------------------------
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// An HTTP server child and how to reach it.
+struct HttpServer {
+    child: Child,
+    stderr: Captured,
+    base: String,
+}
+
+impl HttpServer {
+    async fn start(db: &TestDb) -> HttpServer {
+        let port = free_port();
+        let mut child = firebreak()
+            .args(["serve", "--http", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", db.url())
+            .env("FIREBREAK_TOKENS", format!("{TOKEN_NAME}:{TOKEN}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn firebreak serve --http");
+        let stderr = Captured::collect(child.stderr.take().unwrap());
+        let mut server = HttpServer {
+            child,
+            stderr,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        server.wait_until_healthy().await;
+        server
+    }
+
+    /// Polls `/healthz` until it answers 200.
+    async fn wait_until_healthy(&mut self) {
+        let http = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "the server exited ({status}); stderr:\n{}",
+                    self.stderr.text()
+                );
+            }
+            let response = http.get(format!("{}/healthz", self.base)).send().await;
+            if response.is_ok_and(|r| r.status() == reqwest::StatusCode::OK) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "/healthz did not answer 200 within 30 s; stderr:\n{}",
+                self.stderr.text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn mcp(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+}
+
+/// A raw `initialize` request, as a client that is not rmcp would send it.
+fn raw_initialize(http: &reqwest::Client, url: &str) -> reqwest::RequestBuilder {
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw-http", "version": "0"},
+        },
+    });
+    http.post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(
+            reqwest::header::ACCEPT,
+            "application/json, text/event-stream",
+        )
+        .body(body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_serves_token_holders_refuses_others_and_stops_on_sigterm() {
+    let db = TestDb::new().await;
+    let mut server = HttpServer::start(&db).await;
+    let http = reqwest::Client::new();
+
+    // An rmcp client with the token: the token's name is the principal.
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(server.mcp()).auth_header(TOKEN),
+    );
+    let client = client_config()
+        .serve(transport)
+        .await
+        .unwrap_or_else(|err| panic!("handshake: {err}; stderr:\n{}", server.stderr.text()));
+    let tools = client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(tools.len(), TOOL_COUNT, "tools: {names:?}");
+    let declared = ok(call(
+        &client,
+        "declare_incident",
+        json!({"title": "Login failures", "severity": "SEV1"}),
+    )
+    .await);
+    let created_by = &declared["incident"]["created_by"];
+    assert_eq!(created_by["principal"], TOKEN_NAME);
+    assert_eq!(created_by["channel"], "http");
+    let reference = declared["incident"]["reference"].as_str().unwrap();
+    let brief = ok(call(&client, "get_incident", json!({"incident": reference})).await);
+    assert_eq!(brief["incident"]["created_by"]["principal"], TOKEN_NAME);
+    client.cancel().await.unwrap();
+
+    // The same raw request, first as it should be: proves the refusals below are about auth/Host.
+    let accepted = raw_initialize(&http, &server.mcp())
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), reqwest::StatusCode::OK);
+
+    // No token: 401 with a Bearer challenge.
+    let anonymous = raw_initialize(&http, &server.mcp()).send().await.unwrap();
+    assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let challenge = anonymous.headers()[reqwest::header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer "),
+        "WWW-Authenticate: {challenge}"
+    );
+
+    // A wrong token: 401 too, saying the token is invalid.
+    let wrong = raw_initialize(&http, &server.mcp())
+        .bearer_auth("0123456789abcdef0124")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let challenge = wrong.headers()[reqwest::header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer "),
+        "WWW-Authenticate: {challenge}"
+    );
+    assert!(
+        challenge.contains("invalid_token"),
+        "WWW-Authenticate: {challenge}"
+    );
+
+    // A foreign Host (DNS rebinding), even with the right token: rmcp answers 403.
+    let rebound = raw_initialize(&http, &server.mcp())
+        .bearer_auth(TOKEN)
+        .header(reqwest::header::HOST, "evil.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), reqwest::StatusCode::FORBIDDEN);
+    assert!(rebound.text().await.unwrap().contains("Host"));
+
+    // Health needs no token.
+    let health = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        health.json::<Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
+
+    // SIGTERM: a clean exit, well before the 30 s drain deadline would force one.
+    let pid = i32::try_from(server.child.id().expect("running")).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = exit_within(&mut server.child, Duration::from_secs(20), &server.stderr).await;
+    assert!(
+        status.success(),
+        "exit {status}; stderr:\n{}",
+        server.stderr.text()
+    );
+}
+
+#[tokio::test]
+async fn http_refuses_a_public_address_without_tokens_before_touching_the_database() {
+    let port = free_port();
+    let output = firebreak()
+        .args(["serve", "--http", &format!("0.0.0.0:{port}")])
+        // Nothing listens there: a connection attempt would fail with another message.
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/x")
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(30), output)
+        .await
+        .expect("firebreak should refuse at once")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "it served; stderr:\n{stderr}");
+    assert!(stderr.contains("FIREBREAK_TOKENS"), "stderr:\n{stderr}");
+    assert!(
+        !stderr.contains("migrations"),
+        "it tried the database first:\n{stderr}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedded cluster (no DATABASE_URL)
+// ---------------------------------------------------------------------------------------------
+
+/// A fresh data directory whose cluster is stopped when the test ends, even on failure.
+struct EmbeddedDir {
+    data_dir: PathBuf,
+    _root: tempfile::TempDir,
+}
+
+impl EmbeddedDir {
+    fn new() -> EmbeddedDir {
+        use std::os::unix::fs::PermissionsExt;
+        // Short (the socket path is limited) and enterable by `postgres`, which runs the
+        // cluster when we are root.
+        let root = tempfile::Builder::new()
+            .prefix("fb")
+            .tempdir_in(std::env::temp_dir())
+            .unwrap();
+        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        EmbeddedDir {
+            data_dir: root.path().join("pg"),
+            _root: root,
+        }
+    }
+
+    /// `firebreak --data-dir DIR ...` without `DATABASE_URL`.
+    fn command(&self) -> Command {
+        firebreak().configure(|c| {
+            c.env_remove("DATABASE_URL")
+                .arg("--data-dir")
+                .arg(&self.data_dir);
+        })
+    }
+
+    async fn stdio_client(&self, principal: &str) -> (Client, Captured) {
+        let command = self.command().configure(|c| {
+            c.arg("serve").env("FIREBREAK_PRINCIPAL", principal);
+        });
+        stdio_client(command).await
+    }
+
+    /// Runs `firebreak --data-dir DIR db <what>`; returns its stdout.
+    async fn db(&self, what: &str) -> String {
+        let output = self.command().args(["db", what]).output();
+        let output = tokio::time::timeout(PATIENCE, output)
+            .await
+            .unwrap()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        assert!(
+            output.status.success(),
+            "db {what}: {}\n{stdout}\n{stderr}",
+            output.status
+        );
+        stdout.into_owned()
+    }
+}
+
+impl Drop for EmbeddedDir {
+    fn drop(&mut self) {
+        // Synchronous: the runtime may be gone. The temp dir is removed after this.
+        let _ = std::process::Command::new(env!("CARGO_BIN_EXE_firebreak"))
+            .env_remove("DATABASE_URL")
+            .env_remove("FIREBREAK_DATA_DIR")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["db", "stop"])
+            .stdin(Stdio::null())
+            .output();
+    }
+}
+
+fn data_dir_mentioned(status: &str, data_dir: &Path) -> bool {
+    status.contains(data_dir.to_str().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_database_url_the_embedded_cluster_keeps_incidents_between_processes() {
+    let dir = EmbeddedDir::new();
+
+    let (first, stderr) = dir.stdio_client("first").await;
+    let reference = declare(&first, "Embedded incident", "SEV4").await;
+    assert_eq!(reference, "INC-1", "stderr:\n{}", stderr.text());
+    first.cancel().await.unwrap();
+
+    let (second, _stderr) = dir.stdio_client("second").await;
+    let brief = ok(call(&second, "get_incident", json!({"incident": reference})).await);
+    assert_eq!(brief["incident"]["title"], "Embedded incident");
+    assert_eq!(brief["incident"]["created_by"]["principal"], "first");
+    second.cancel().await.unwrap();
+
+    // The cluster outlives the servers, and `db` manages it.
+    let status = dir.db("status").await;
+    assert!(status.contains("running"), "db status:\n{status}");
+    assert!(
+        data_dir_mentioned(&status, &dir.data_dir),
+        "db status:\n{status}"
+    );
+    let stopped = dir.db("stop").await;
+    assert!(stopped.contains("stopped"), "db stop:\n{stopped}");
+    let status = dir.db("status").await;
+    assert!(status.contains(": stopped"), "db status:\n{status}");
+    assert!(!status.contains("running"), "db status:\n{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_starting_together_on_a_fresh_data_dir_both_work() {
+    let dir = EmbeddedDir::new();
+    let serve_one = |principal: &'static str| {
+        let dir = &dir;
+        async move {
+            let (client, stderr) = dir.stdio_client(principal).await;
+            let declared = call(
+                &client,
+                "declare_incident",
+                json!({"title": format!("Declared by {principal}"), "severity": "SEV3"}),
+            )
+            .await;
+            assert_ne!(
+                declared.is_error,
+                Some(true),
+                "{declared:?}; stderr:\n{}",
+                stderr.text()
+            );
+            let reference = ok(declared)["incident"]["reference"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            client.cancel().await.unwrap();
+            reference
+        }
+    };
+    let (a, b) = tokio::join!(serve_one("alpha"), serve_one("beta"));
+    let mut references = [a, b];
+    references.sort();
+    assert_eq!(references, ["INC-1", "INC-2"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Database outage
+// ---------------------------------------------------------------------------------------------
+
+/// Where the proxy forwards to.
+#[derive(Clone)]
+enum Upstream {
+    Unix(PathBuf),
+    Tcp(String),
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut and restore on the same port.
+struct Proxy {
+    port: u16,
+    upstream: Upstream,
+    accepting: Option<JoinHandle<()>>,
+    forwarding: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(options: &PgConnectOptions) -> Proxy {
+        let upstream = match options.get_socket() {
+            Some(dir) => Upstream::Unix(dir.join(format!(".s.PGSQL.{}", options.get_port()))),
+            None => Upstream::Tcp(format!("{}:{}", options.get_host(), options.get_port())),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut proxy = Proxy {
+            port: listener.local_addr().unwrap().port(),
+            upstream,
+            accepting: None,
+            forwarding: Arc::default(),
+        };
+        proxy.accept(listener);
+        proxy
+    }
+
+    fn accept(&mut self, listener: TcpListener) {
+        let (upstream, forwarding) = (self.upstream.clone(), self.forwarding.clone());
+        self.accepting = Some(tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    let _ = match upstream {
+                        Upstream::Unix(path) => match UnixStream::connect(path).await {
+                            Ok(mut server) => {
+                                tokio::io::copy_bidirectional(&mut client, &mut server).await
+                            }
+                            Err(err) => Err(err),
+                        },
+                        Upstream::Tcp(addr) => match TcpStream::connect(addr).await {
+                            Ok(mut server) => {
+                                tokio::io::copy_bidirectional(&mut client, &mut server).await
+                            }
+                            Err(err) => Err(err),
+                        },
+                    };
+                });
+                forwarding.lock().unwrap().push(task);
+            }
+        }));
+    }
+
+    /// Options to reach `db` through the proxy.
+    fn options(&self, db: &TestDb) -> PgConnectOptions {
+        let mut url = reqwest::Url::parse(&db.url()).unwrap();
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(self.port)).unwrap();
+        url.as_str().parse().unwrap()
+    }
+
+    /// The database goes away: nothing listens on the port and open connections drop.
+    async fn cut(&mut self) {
+        let accepting = self.accepting.take().expect("proxy is up");
+        accepting.abort();
+        let _ = accepting.await;
+        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.forwarding.lock().unwrap());
+        for task in tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        let refused = TcpStream::connect(("127.0.0.1", self.port)).await;
+        assert!(refused.is_err(), "the proxy still accepts connections");
+    }
+
+    /// The database comes back on the same address.
+    async fn restore(&mut self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        self.accept(listener);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_fail_with_unavailable_while_the_database_is_down_and_recover_without_restart() {
+    let db = TestDb::new().await;
+    let mut proxy = Proxy::start(&db.options).await;
+    let pool = firebreak::store::connect(proxy.options(&db), 5);
+    let client = connect_in_process(pool, "outage-tester").await;
+    let reference = declare(&client, "Before the outage", "SEV2").await;
+    ok(call(&client, "get_incident", json!({"incident": reference})).await);
+
+    proxy.cut().await;
+    let read = failure(call(&client, "get_incident", json!({"incident": reference})).await);
+    assert_eq!(
+        read.code, "unavailable",
+        "{}: {}",
+        read.message, read.details
+    );
+    let write = failure(
+        call(
+            &client,
+            "declare_incident",
+            json!({"title": "During the outage", "severity": "SEV2"}),
+        )
+        .await,
+    );
+    assert_eq!(
+        write.code, "unavailable",
+        "{}: {}",
+        write.message, write.details
+    );
+    assert_eq!(db.count("incident").await, 1);
+
+    proxy.restore().await;
+    let brief = ok(call(&client, "get_incident", json!({"incident": reference})).await);
+    assert_eq!(brief["incident"]["title"], "Before the outage");
+    let after = declare(&client, "After the outage", "SEV3").await;
+    assert_eq!(after, "INC-2");
+    assert_eq!(db.count("incident").await, 2);
+    client.cancel().await.unwrap();
+}
