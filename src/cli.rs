@@ -54,7 +54,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
 /// Connects to the configured database (starting the embedded cluster when there is no URL)
 /// and applies migrations.
 pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, Error> {
-    let options = match &args.database_url {
+    let options = match database_url(args) {
         Some(url) => url
             .expose()
             .parse::<PgConnectOptions>()
@@ -67,6 +67,13 @@ pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, Error> {
     let pool = store::connect(options, args.db_pool_size);
     store::migrate(&pool).await?;
     Ok(pool)
+}
+
+/// The configured database URL; an empty `DATABASE_URL=` counts as unset.
+fn database_url(args: &DatabaseArgs) -> Option<&crate::config::Secret> {
+    args.database_url
+        .as_ref()
+        .filter(|url| !url.expose().trim().is_empty())
 }
 
 fn embedded_cluster(args: &DatabaseArgs) -> Result<EmbeddedCluster, Error> {
@@ -163,7 +170,7 @@ fn local_user() -> String {
 }
 
 async fn manage_cluster(args: &DatabaseArgs, command: DbCommand) -> Result<(), Error> {
-    if args.database_url.is_some() {
+    if database_url(args).is_some() {
         return Err(Error::Config(
             "DATABASE_URL is set, so Firebreak does not use its embedded cluster; manage that server with its own tools".into(),
         ));

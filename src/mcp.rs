@@ -1,6 +1,7 @@
 //! The MCP server: tools whose handlers parse parameters, call `app` and return views.
 //! May use `app` and `domain`; never `store`, sqlx or HTTP internals.
 
+mod arguments;
 mod incident_tools;
 mod lifecycle_tools;
 mod timeline_tools;
@@ -11,12 +12,10 @@ mod wire;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ContentBlock, Implementation, ServerCapabilities,
-    ServerConfig,
+    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
-use serde_json::json;
 
 use crate::app::App;
 use crate::domain::{Actor, Channel};
@@ -134,33 +133,14 @@ impl ServerHandler for FirebreakServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let tool = request.name.clone();
+        // Kept to explain argument errors; tool arguments are small.
+        let arguments = request.arguments.clone().unwrap_or_default();
         let call = ToolCallContext::new(self, request, context);
         match self.tool_router.call(call).await {
             Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
-                Ok(argument_error(&tool, result).into())
+                Ok(arguments::explain(&tool, &arguments, result).into())
             }
             other => other,
         }
     }
-}
-
-/// Rewrites rmcp's "failed to deserialize parameters" text into our error shape.
-fn argument_error(tool: &str, result: rmcp::model::CallToolResult) -> rmcp::model::CallToolResult {
-    if result.structured_content.is_some() {
-        return result;
-    }
-    let text = result
-        .content
-        .iter()
-        .find_map(|block| block.as_text().map(|text| text.text.clone()))
-        .unwrap_or_default();
-    let reason = text
-        .strip_prefix("failed to deserialize parameters: ")
-        .unwrap_or(&text);
-    let message = format!(
-        "the arguments of {tool} do not match its input schema: {reason}. Check the field names, types and allowed values in the tool's inputSchema"
-    );
-    let mut fixed = tool_error::error_result("invalid_argument", &message, json!({}));
-    fixed.content = vec![ContentBlock::text(format!("invalid_argument: {message}"))];
-    fixed
 }

@@ -10,32 +10,31 @@
 //! is why `trust` authentication is acceptable. Our stdout is the MCP channel, so no child process
 //! inherits it: their output is captured and only shown in errors.
 
-use std::ffi::OsStr;
+mod data_dir;
+mod os_user;
+mod programs;
+mod server;
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
-use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt, chown};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use nix::unistd::{Gid, Uid, User};
+use nix::unistd::{Gid, Uid};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+
+use data_dir::{check_path, read_pg_version, sibling};
+use os_user::{check_reachable, unprivileged_user};
+use programs::pick_bin_dir;
 
 /// Cluster superuser created by `initdb`, used for every connection.
 const SUPERUSER: &str = "firebreak";
 /// Only names the socket file; nothing listens on TCP.
 const PORT: u16 = 5432;
-const SOCKET_FILE: &str = ".s.PGSQL.5432";
-/// `sizeof(sun_path)` minus the terminating NUL.
-const MAX_SOCKET_PATH: usize = if cfg!(any(target_os = "linux", target_os = "android")) {
-    107
-} else {
-    103
-};
-const SERVER_PROGRAMS: [&str; 3] = ["postgres", "initdb", "pg_ctl"];
 
 /// A private Postgres cluster in a data directory, run by the local server programs.
 #[derive(Debug, Clone)]
@@ -231,7 +230,7 @@ impl EmbeddedCluster {
             self.initdb()?;
         }
         if !self.server_state()?.0 {
-            self.start()?;
+            self.start_server()?;
         }
         Ok(lock)
     }
@@ -244,98 +243,9 @@ impl EmbeddedCluster {
         if !self.server_state()?.0 {
             return Ok(false);
         }
-        let mut cmd = self.command("pg_ctl");
-        cmd.args(["stop", "-m", "fast", "-w", "-s", "-D"]);
-        self.run(cmd.arg(&self.data_dir), "stopping PostgreSQL")?;
+        self.stop_server()?;
         tracing::info!(data_dir = %self.data_dir.display(), "stopped the embedded Postgres server");
         Ok(true)
-    }
-
-    fn create_parent_dirs(&self) -> Result<(), ClusterError> {
-        let parent = self.data_dir.parent().unwrap_or(Path::new("/"));
-        let context = format!("cannot create {}", parent.display());
-        if self.run_as.is_none() {
-            return fs::create_dir_all(parent).map_err(io_error(context));
-        }
-        // As root, whatever our umask, new folders must be enterable by `postgres`.
-        let missing: Vec<&Path> = parent.ancestors().take_while(|dir| !dir.exists()).collect();
-        for dir in missing.into_iter().rev() {
-            create_dir_if_missing(DirBuilder::new().mode(0o755), dir)?;
-            fs::set_permissions(dir, Permissions::from_mode(0o755)).map_err(io_error(&context))?;
-        }
-        Ok(())
-    }
-
-    /// Takes the per-cluster file lock that serialises concurrent Firebreak processes.
-    fn lock(&self) -> Result<File, ClusterError> {
-        let path = sibling(&self.data_dir, "lock");
-        let context = format!("cannot lock {}", path.display());
-        let mut options = OpenOptions::new();
-        let file = options.create(true).truncate(false).write(true).open(&path);
-        let file = file.map_err(io_error(&context))?;
-        tracing::debug!(path = %path.display(), "waiting for the embedded cluster lock");
-        file.lock().map_err(io_error(context))?;
-        Ok(file)
-    }
-
-    fn initdb(&self) -> Result<(), ClusterError> {
-        if let Some(ids) = self.run_as {
-            // `postgres` may not create folders in root's folder: prepare the directory for it.
-            create_dir_if_missing(DirBuilder::new().mode(0o700), &self.data_dir)?;
-            give_to(&self.data_dir, ids)?;
-        }
-        tracing::info!(data_dir = %self.data_dir.display(), "creating the embedded Postgres cluster");
-        let mut cmd = self.command("initdb");
-        cmd.arg("-D")
-            .arg(&self.data_dir)
-            .args(["-U", SUPERUSER, "-A", "trust"]);
-        // The C locale keeps initdb independent of which locales the machine has installed.
-        cmd.args(["--encoding=UTF8", "--no-locale"]);
-        self.run(&mut cmd, "creating the PostgreSQL cluster with initdb")
-    }
-
-    fn start(&self) -> Result<(), ClusterError> {
-        let log = sibling(&self.data_dir, "log");
-        if let Some(ids) = self.run_as {
-            // pg_ctl opens the log as `postgres`, in a folder only root may write to.
-            let mut options = OpenOptions::new();
-            let file = options.create(true).append(true).open(&log);
-            file.map_err(io_error(format_args!("cannot create {}", log.display())))?;
-            give_to(&log, ids)?;
-        }
-        tracing::info!(data_dir = %self.data_dir.display(), "starting the embedded Postgres server");
-        let mut cmd = self.command("pg_ctl");
-        cmd.args(["start", "-w", "-s", "-D"])
-            .arg(&self.data_dir)
-            .arg("-l")
-            .arg(&log);
-        cmd.arg("-o").arg(server_options(&self.data_dir));
-        // The server outlives us: keep a Ctrl-C sent to our process group away from it.
-        cmd.process_group(0);
-        self.run(&mut cmd, "starting PostgreSQL")
-            .map_err(|mut error| {
-                if let ClusterError::Command { detail, .. } = &mut error {
-                    let tail = log_tail(&log);
-                    detail.push_str(&format!("\nLast lines of {}:\n{tail}", log.display()));
-                }
-                error
-            })
-    }
-
-    /// `(running, pid)` according to `pg_ctl status`.
-    fn server_state(&self) -> Result<(bool, Option<u32>), ClusterError> {
-        if !self.data_dir.exists() {
-            return Ok((false, None));
-        }
-        let mut cmd = self.command("pg_ctl");
-        let output = cmd.arg("status").arg("-D").arg(&self.data_dir).output();
-        let output = output.map_err(io_error("cannot run pg_ctl status"))?;
-        match output.status.code() {
-            Some(0) => Ok((true, parse_pid(&String::from_utf8_lossy(&output.stdout)))),
-            // 3: not running; 4: no (initialised) data directory.
-            Some(3 | 4) => Ok((false, None)),
-            _ => Err(self.command_error("checking the PostgreSQL server", &output)),
-        }
     }
 
     async fn create_database(&self, database: &str) -> Result<(), ClusterError> {
@@ -382,42 +292,6 @@ impl EmbeddedCluster {
         let (dir, log) = (self.data_dir.display(), sibling(&self.data_dir, "log"));
         format!("cannot connect to the embedded PostgreSQL server in {dir} (see its log {log:?})")
     }
-
-    fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(self.bin_dir.join(program));
-        // Our stdout is the MCP protocol channel: children must never write to it.
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // `postgres` may be unable to enter our working directory (e.g. /root).
-        cmd.current_dir("/");
-        if let Some((uid, gid)) = self.run_as {
-            cmd.uid(uid.as_raw()).gid(gid.as_raw());
-        }
-        cmd
-    }
-
-    /// Runs `cmd` to completion; a failure becomes an error with its output.
-    fn run(&self, cmd: &mut Command, what: &str) -> Result<(), ClusterError> {
-        tracing::debug!(command = ?cmd, "{what}");
-        let output = cmd
-            .output()
-            .map_err(io_error(format_args!("{what}: cannot run")))?;
-        match output.status.success() {
-            true => Ok(()),
-            false => Err(self.command_error(what, &output)),
-        }
-    }
-
-    fn command_error(&self, what: &str, output: &Output) -> ClusterError {
-        let text = [&output.stderr, &output.stdout].map(|bytes| String::from_utf8_lossy(bytes));
-        let text = text.join("\n");
-        let detail = format!("{}; output:\n{}", output.status, text.trim());
-        ClusterError::Command {
-            what: format!("{what} in {}", self.data_dir.display()),
-            detail,
-        }
-    }
 }
 
 /// Runs `f` on the blocking thread pool (file locks and child processes block).
@@ -451,303 +325,5 @@ fn data_dir_error(path: &Path, problem: impl Into<String>) -> ClusterError {
     ClusterError::DataDir {
         path: path.to_owned(),
         problem: problem.into(),
-    }
-}
-
-/// Rejects paths that `pg_ctl` (which builds a shell command line) or a socket cannot take.
-fn check_path(data_dir: &Path) -> Result<(), ClusterError> {
-    let Some(text) = data_dir.to_str() else {
-        return Err(data_dir_error(data_dir, "its path is not valid UTF-8"));
-    };
-    // pg_ctl pastes the path between double quotes into a `/bin/sh` command line.
-    if text.contains(['"', '$', '`', '\\', '\n']) {
-        let problem = "its path contains a character pg_ctl cannot quote (\" $ ` \\ or newline)";
-        return Err(data_dir_error(data_dir, problem));
-    }
-    if data_dir.file_name().is_none() {
-        return Err(data_dir_error(
-            data_dir,
-            "it must be a folder inside a parent folder",
-        ));
-    }
-    let socket = data_dir.join(SOCKET_FILE);
-    let len = socket.as_os_str().len();
-    if len > MAX_SOCKET_PATH {
-        let (socket, max) = (socket.display(), MAX_SOCKET_PATH);
-        let problem = format!("its socket path {socket} is {len} bytes, Unix allows {max}");
-        return Err(data_dir_error(data_dir, problem));
-    }
-    Ok(())
-}
-
-/// The user to run the server as when we are root, else `None`.
-fn unprivileged_user() -> Result<Option<(Uid, Gid)>, ClusterError> {
-    if !nix::unistd::geteuid().is_root() {
-        return Ok(None);
-    }
-    match User::from_name("postgres") {
-        Ok(Some(user)) if !user.uid.is_root() => Ok(Some((user.uid, user.gid))),
-        _ => Err(ClusterError::NoUnprivilegedUser),
-    }
-}
-
-/// Every existing parent folder must be enterable by the user running the server.
-fn check_reachable(data_dir: &Path, (uid, gid): (Uid, Gid)) -> Result<(), ClusterError> {
-    for dir in data_dir.ancestors().skip(1) {
-        let Ok(meta) = fs::metadata(dir) else {
-            continue;
-        };
-        let bit = match (meta.uid() == uid.as_raw(), meta.gid() == gid.as_raw()) {
-            (true, _) => 0o100,
-            (false, true) => 0o010,
-            (false, false) => 0o001,
-        };
-        if meta.mode() & bit == 0 {
-            let problem = format!(
-                "the `postgres` user, which runs PostgreSQL because Firebreak runs as root, cannot \
-                 enter {} (allow it with `chmod o+x`; the default /var/lib/firebreak/postgres works)",
-                dir.display()
-            );
-            return Err(data_dir_error(data_dir, problem));
-        }
-    }
-    Ok(())
-}
-
-fn create_dir_if_missing(builder: &DirBuilder, dir: &Path) -> Result<(), ClusterError> {
-    match builder.create(dir) {
-        Err(error) if error.kind() != io::ErrorKind::AlreadyExists => Err(io_error(format_args!(
-            "cannot create {}",
-            dir.display()
-        ))(error)),
-        _ => Ok(()),
-    }
-}
-
-fn give_to(path: &Path, (uid, gid): (Uid, Gid)) -> Result<(), ClusterError> {
-    let context = format!("cannot give {} to the postgres user", path.display());
-    chown(path, Some(uid.as_raw()), Some(gid.as_raw())).map_err(io_error(context))
-}
-
-/// `<data_dir>.<ext>` next to the data directory (lock and log files).
-fn sibling(data_dir: &Path, ext: &str) -> PathBuf {
-    let mut name = data_dir.as_os_str().to_owned();
-    name.push(format!(".{ext}"));
-    PathBuf::from(name)
-}
-
-/// Server options for `pg_ctl -o`, which pastes them into a `/bin/sh` command line.
-fn server_options(data_dir: &Path) -> String {
-    // Shell single quotes around Postgres list quotes, so spaces and commas survive.
-    let dir = data_dir.to_string_lossy().replace('\'', r"'\''");
-    format!("-p {PORT} -k '\"{dir}\"' -c listen_addresses='' -c unix_socket_permissions=0700")
-}
-
-fn read_pg_version(data_dir: &Path) -> Option<String> {
-    let text = fs::read_to_string(data_dir.join("PG_VERSION")).ok()?;
-    Some(text.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-fn log_tail(log: &Path) -> String {
-    let text = fs::read_to_string(log).unwrap_or_else(|error| format!("(unreadable: {error})"));
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}
-
-fn parse_pid(status_output: &str) -> Option<u32> {
-    let rest = status_output.split("(PID: ").nth(1)?;
-    rest.split(')').next()?.trim().parse().ok()
-}
-
-/// The version in `postgres --version` output, e.g. `15.18`.
-fn parse_version(output: &str) -> Option<String> {
-    let rest = output.split("(PostgreSQL) ").nth(1)?;
-    rest.split_whitespace().next().map(str::to_owned)
-}
-
-/// Major version as written in `PG_VERSION`: `15.18` → `15`, `9.6.24` → `9.6`, `17beta1` → `17`.
-fn major_version(version: &str) -> String {
-    let mut numbers = version.split(|c: char| !c.is_ascii_digit());
-    let major = numbers.next().unwrap_or_default();
-    match major.parse::<u32>() {
-        Ok(n) if n < 10 => format!("{major}.{}", numbers.next().unwrap_or_default()),
-        _ => major.to_owned(),
-    }
-}
-
-/// Stdout of a short-lived helper program, if it succeeds.
-fn program_output(program: &Path, arg: &str) -> Option<String> {
-    let output = Command::new(program)
-        .arg(arg)
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8(output.stdout).ok()?;
-    Some(text.trim().to_owned()).filter(|_| output.status.success())
-}
-
-fn programs_version(bin_dir: &Path) -> Option<String> {
-    parse_version(&program_output(&bin_dir.join("postgres"), "--version")?)
-}
-
-/// First folder of server programs, of the same major version as an existing cluster.
-fn pick_bin_dir(data_dir: &Path) -> Result<PathBuf, ClusterError> {
-    let path_var = std::env::var_os("PATH");
-    let pg_config = || program_output(Path::new("pg_config"), "--bindir").map(PathBuf::from);
-    let mut candidates = candidate_dirs(path_var.as_deref(), pg_config, prefix_dirs);
-    let first = candidates.next().ok_or(ClusterError::ProgramsNotFound)?;
-    let Some(wanted) = read_pg_version(data_dir) else {
-        return Ok(first);
-    };
-    let found = programs_version(&first).unwrap_or_else(|| "unknown".to_owned());
-    if major_version(&found) == wanted {
-        return Ok(first);
-    }
-    let same_major =
-        |dir: &PathBuf| programs_version(dir).is_some_and(|v| major_version(&v) == wanted);
-    candidates.find(same_major).ok_or_else(|| {
-        let problem = format!(
-            "it was created by PostgreSQL {wanted}, but the server programs found ({}) are version \
-             {found}; install the PostgreSQL {wanted} server programs or upgrade it with pg_upgrade",
-            first.display()
-        );
-        data_dir_error(data_dir, problem)
-    })
-}
-
-/// Folders holding all server programs, in order: PATH, `pg_config --bindir`, usual prefixes.
-/// Lazy, so `pg_config` runs and prefixes are listed only when PATH has no server programs.
-fn candidate_dirs<'a>(
-    path_var: Option<&'a OsStr>,
-    pg_config: impl FnOnce() -> Option<PathBuf> + 'a,
-    prefixes: impl FnOnce() -> Vec<PathBuf> + 'a,
-) -> impl Iterator<Item = PathBuf> + 'a {
-    let mut seen = Vec::new();
-    path_var
-        .into_iter()
-        .flat_map(std::env::split_paths)
-        .chain(std::iter::once_with(pg_config).flatten())
-        .chain(std::iter::once_with(prefixes).flatten())
-        .filter(|dir| has_server_programs(dir))
-        .filter(move |dir| {
-            let new = !seen.contains(dir);
-            if new {
-                seen.push(dir.clone());
-            }
-            new
-        })
-}
-
-fn has_server_programs(dir: &Path) -> bool {
-    SERVER_PROGRAMS.iter().all(|name| {
-        fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0)
-    })
-}
-
-/// Debian and Homebrew install locations (highest version first), then fixed prefixes.
-fn prefix_dirs() -> Vec<PathBuf> {
-    let mut dirs = versioned_bin_dirs(Path::new("/usr/lib/postgresql"), "");
-    for homebrew in ["/opt/homebrew/opt", "/usr/local/opt"] {
-        dirs.extend(versioned_bin_dirs(Path::new(homebrew), "postgresql@"));
-    }
-    dirs.extend(["/opt/homebrew/bin", "/usr/local/pgsql/bin"].map(PathBuf::from));
-    dirs
-}
-
-/// `<parent>/<prefix><version>/bin` for every version found, highest first.
-fn versioned_bin_dirs(parent: &Path, prefix: &str) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(parent) else {
-        return Vec::new();
-    };
-    let mut found: Vec<(Vec<u32>, PathBuf)> = entries
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let version = name.strip_prefix(prefix)?.split('.');
-            let key: Option<Vec<u32>> = version.map(|part| part.parse().ok()).collect();
-            Some((key?, entry.path().join("bin")))
-        })
-        .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
-    found.into_iter().map(|(_, dir)| dir).collect()
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing test should panic")]
-mod tests {
-    use super::*;
-
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("fb-cluster-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    fn fake_bin(dir: PathBuf, programs: &[&str]) -> PathBuf {
-        fs::create_dir_all(&dir).unwrap();
-        for name in programs {
-            fs::write(dir.join(name), "").unwrap();
-            fs::set_permissions(dir.join(name), Permissions::from_mode(0o755)).unwrap();
-        }
-        dir
-    }
-
-    #[test]
-    fn discovery_order_is_path_then_pg_config_then_prefixes() {
-        let root = scratch("order");
-        let partial = fake_bin(root.join("partial"), &["postgres", "pg_ctl"]);
-        let [a, b, c, d] = ["a", "b", "c", "d"].map(|n| fake_bin(root.join(n), &SERVER_PROGRAMS));
-        let path = std::env::join_paths([&partial, &a, &b]).unwrap();
-        let prefixes = || vec![d.clone(), a.clone()];
-        let found: Vec<_> = candidate_dirs(Some(&path), || Some(c.clone()), prefixes).collect();
-        assert_eq!(found, [a.clone(), b, c, d]);
-        // pg_config does not even run when PATH has the programs.
-        let first = candidate_dirs(Some(&path), || panic!("pg_config ran"), Vec::new).next();
-        assert_eq!(first, Some(a));
-        fs::remove_dir_all(root).unwrap();
-    }
-
-    #[test]
-    fn versioned_dirs_sort_highest_first() {
-        let root = scratch("versions");
-        for name in ["9.6", "15", "17", "13", "common", "postgresql@16"] {
-            fs::create_dir(root.join(name)).unwrap();
-        }
-        let expected = ["17", "15", "13", "9.6"].map(|v| root.join(v).join("bin"));
-        assert_eq!(versioned_bin_dirs(&root, ""), expected);
-        let brew = [root.join("postgresql@16/bin")];
-        assert_eq!(versioned_bin_dirs(&root, "postgresql@"), brew);
-        fs::remove_dir_all(root).unwrap();
-    }
-
-    #[test]
-    fn parses_versions_and_pids() {
-        let debian = parse_version("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n");
-        assert_eq!(debian.as_deref(), Some("15.18"));
-        assert_eq!(parse_version("garbage"), None);
-        assert_eq!(major_version("15.18"), "15");
-        assert_eq!(major_version("9.6.24"), "9.6");
-        assert_eq!(major_version("17beta1"), "17");
-        let status = "pg_ctl: server is running (PID: 4242)\n/usr/bin/postgres";
-        assert_eq!(parse_pid(status), Some(4242));
-    }
-
-    #[test]
-    fn data_dir_paths_are_checked() {
-        assert!(check_path(Path::new("/var/lib/firebreak/postgres")).is_ok());
-        let long = PathBuf::from(format!("/tmp/{}", "x".repeat(MAX_SOCKET_PATH)));
-        let error = check_path(&long).unwrap_err().to_string();
-        assert!(error.contains("Unix allows 10"), "{error}");
-        assert!(check_path(Path::new("/tmp/a$b")).is_err());
-        assert!(check_path(Path::new("/")).is_err());
-    }
-
-    #[test]
-    fn server_options_quote_the_socket_dir() {
-        let options = server_options(Path::new("/home/o'neil/Application Support/pg"));
-        let quoted = r#"-k '"/home/o'\''neil/Application Support/pg"'"#;
-        assert!(options.contains(quoted), "{options}");
-        assert!(options.contains("listen_addresses=''"));
     }
 }

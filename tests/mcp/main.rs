@@ -11,6 +11,6 @@ mod bad_input;
 mod incidents;
 mod lifecycle;
 mod races;
+mod support;
 mod tool_list;
 mod transports;
-mod support;
