@@ -26,7 +26,7 @@ pub struct DatabaseArgs {
     /// Without it, Firebreak runs (and shares) a private PostgreSQL cluster of its own.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<Secret>,
-    /// Data directory of the embedded cluster [default: <user data dir>/firebreak/postgres;
+    /// Data directory of the embedded cluster [default: the user data dir + /firebreak/postgres;
     /// as root: /var/lib/firebreak/postgres].
     #[arg(long, env = "FIREBREAK_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -67,9 +67,15 @@ pub enum DbCommand {
 /// Options of `firebreak serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Serve Streamable HTTP at this address (e.g. 127.0.0.1:8787) instead of stdio.
-    /// Binding a non-loopback address requires bearer tokens.
-    #[arg(long, env = "FIREBREAK_HTTP", value_name = "ADDR")]
+    /// Serve Streamable HTTP at this address instead of stdio; `--http` alone binds
+    /// 127.0.0.1:8787. Binding a non-loopback address requires bearer tokens.
+    #[arg(
+        long,
+        env = "FIREBREAK_HTTP",
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = "127.0.0.1:8787"
+    )]
     pub http: Option<SocketAddr>,
     /// Host header values accepted over HTTP, comma-separated (`host` or `host:port`)
     /// [default: localhost, 127.0.0.1, `::1` and the bound address].
