@@ -1,11 +1,14 @@
 //! Use cases: each runs as one transaction (load, apply the domain rule, save, append to the
 //! timeline, commit). May use `domain` and `store`; knows nothing about MCP or HTTP.
 
+pub mod action_items;
 mod error;
 mod incidents;
 mod lifecycle;
 mod listing;
+pub mod postmortems;
 mod roles;
+pub mod runbooks;
 mod timeline;
 
 pub use error::Error;
@@ -14,25 +17,52 @@ pub use lifecycle::StatusRequest;
 pub use listing::{IncidentPage, ListRequest, StatusFilter};
 pub use timeline::TimelinePage;
 
+use std::sync::Arc;
+
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::domain::{Incident, IncidentRef};
 use crate::store;
 
-/// The application: a handle on the database. Cheap to clone; share one per process.
+/// The application: a handle on the database and the settings use cases need. Cheap to
+/// clone; share one per process.
 #[derive(Clone, Debug)]
 pub struct App {
     pool: PgPool,
+    settings: Arc<Settings>,
+}
+
+/// What use cases need beyond the database, read once from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Hosts that remote runbooks (`get_runbook` with a URL) may be fetched from; empty means
+    /// remote runbooks are off.
+    pub runbook_hosts: Vec<String>,
+    /// A user postmortem template (minijinja source) replacing the default one.
+    pub postmortem_template: Option<String>,
 }
 
 /// Result alias for use cases.
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl App {
-    /// Wraps a connection pool (migrations must already have run).
+    /// Wraps a connection pool (migrations must already have run) with default settings.
     pub fn from_pool(pool: PgPool) -> Self {
-        App { pool }
+        App::new(pool, Settings::default())
+    }
+
+    /// Wraps a connection pool (migrations must already have run) with `settings`.
+    pub fn new(pool: PgPool, settings: Settings) -> Self {
+        App {
+            pool,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// The pool, for health checks and tests.

@@ -7,8 +7,10 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::App;
-use crate::config::{Cli, Command, DatabaseArgs, DbCommand, NamedToken, ServeArgs, parse_tokens};
+use crate::app::{App, Settings};
+use crate::config::{
+    Cli, Command, DatabaseArgs, DbCommand, NamedToken, RunbookCommand, ServeArgs, parse_tokens,
+};
 use crate::http::{self, HttpOptions};
 use crate::mcp::{FirebreakServer, Transport};
 use crate::store::{self, cluster::ClusterError, cluster::EmbeddedCluster};
@@ -36,6 +38,30 @@ pub enum Error {
     /// Serving failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A use case failed.
+    #[error("{0}")]
+    UseCase(String),
+}
+
+fn use_case(err: crate::app::Error) -> Error {
+    Error::UseCase(format!("{}: {err}", err.code()))
+}
+
+/// The use-case settings from the serve options (reads the postmortem template file).
+fn settings(args: &ServeArgs) -> Result<Settings, Error> {
+    let postmortem_template = match &args.postmortem_template {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|err| {
+            Error::Config(format!(
+                "cannot read the postmortem template {}: {err}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
+    Ok(Settings {
+        runbook_hosts: args.runbook_hosts.clone(),
+        postmortem_template,
+    })
 }
 
 /// Runs the parsed command line.
@@ -48,6 +74,15 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Db { command } => manage_cluster(&cli.database, command).await,
+        Command::Runbooks {
+            command: RunbookCommand::Sync { dir },
+        } => {
+            let app = App::from_pool(connect(&cli.database).await?);
+            let report = app.sync_runbooks(&dir).await.map_err(use_case)?;
+            // A person ran this command, so the report goes to stdout.
+            writeln!(std::io::stdout().lock(), "{report}")?;
+            Ok(())
+        }
     }
 }
 
@@ -100,7 +135,11 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         }
         None => None,
     };
-    let app = App::from_pool(connect(database).await?);
+    let app = App::new(connect(database).await?, settings(&args)?);
+    if let Some(dir) = &args.runbooks_dir {
+        let report = app.sync_runbooks(dir).await.map_err(use_case)?;
+        tracing::info!(dir = %dir.display(), "runbooks loaded: {report}");
+    }
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let serving = async {
         match http_options {

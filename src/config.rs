@@ -47,11 +47,28 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit (serve also applies them at start).
     Migrate,
+    /// Manage runbooks (markdown files with front matter).
+    Runbooks {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: RunbookCommand,
+    },
     /// Manage the embedded PostgreSQL cluster.
     Db {
         /// What to do with it.
         #[command(subcommand)]
         command: DbCommand,
+    },
+}
+
+/// Runbook commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum RunbookCommand {
+    /// Load a folder of runbooks into the database: new files are added, changed ones
+    /// updated, removed ones archived. Invalid files are reported and skipped.
+    Sync {
+        /// The folder of `*.md` runbooks.
+        dir: PathBuf,
     },
 }
 
@@ -110,6 +127,21 @@ pub struct ServeArgs {
     /// The principal recorded for writes over stdio [default: the OS user name].
     #[arg(long, env = "FIREBREAK_PRINCIPAL", value_name = "NAME")]
     pub principal: Option<String>,
+    /// Load this folder of runbooks at start (like `firebreak runbooks sync DIR`).
+    #[arg(long, env = "FIREBREAK_RUNBOOKS_DIR", value_name = "DIR")]
+    pub runbooks_dir: Option<PathBuf>,
+    /// Hosts remote runbooks may be fetched from, comma-separated (e.g. `wiki.example.com`);
+    /// no other host is ever contacted.
+    #[arg(
+        long,
+        env = "FIREBREAK_RUNBOOK_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOSTS"
+    )]
+    pub runbook_hosts: Vec<String>,
+    /// A postmortem template (minijinja) that replaces the default blameless one.
+    #[arg(long, env = "FIREBREAK_POSTMORTEM_TEMPLATE", value_name = "FILE")]
+    pub postmortem_template: Option<PathBuf>,
 }
 
 /// A string that never appears in logs or `Debug` output.

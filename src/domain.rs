@@ -11,13 +11,16 @@
 //! - **Role**: commander, tech lead, comms lead, scribe (one holder each) and responders.
 //! - **Actor**: who did a write: principal, MCP client, channel.
 
+pub mod action_item;
 pub mod actor;
 pub mod durations;
 pub mod error;
 pub mod incident;
 pub mod lifecycle;
+pub mod postmortem;
 pub mod reference;
 pub mod role;
+pub mod runbook;
 pub mod status;
 pub mod timeline;
 pub mod validation;

@@ -17,6 +17,7 @@
 //! - [`store`]: PostgreSQL; every function takes `&mut PgConnection` so `app` owns the transaction.
 //! - [`app`]: one use case per method, one transaction each; the only error `mcp` sees.
 //! - [`mcp`]: the MCP server: tools, their schemas and views, errors meeting the wire.
+//! - [`integrations`]: outbound HTTP (remote runbooks from allow-listed hosts).
 //! - [`http`]: Streamable HTTP transport with bearer tokens, Host/Origin checks and `/healthz`.
 //! - [`config`] and [`telemetry`]: command line and logging; they import nothing from the crate.
 //! - [`cli`]: the commands behind `firebreak` (serve, migrate, db status/stop).
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod integrations;
 pub mod mcp;
 pub mod store;
 pub mod telemetry;

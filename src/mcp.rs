@@ -1,9 +1,12 @@
 //! The MCP server: tools whose handlers parse parameters, call `app` and return views.
 //! May use `app` and `domain`; never `store`, sqlx or HTTP internals.
 
+mod action_item_tools;
 mod arguments;
 mod incident_tools;
 mod lifecycle_tools;
+mod postmortem_tools;
+mod runbook_tools;
 mod timeline_tools;
 pub mod tool_error;
 pub mod views;
@@ -59,7 +62,12 @@ impl FirebreakServer {
         FirebreakServer {
             app,
             transport,
-            tool_router: Self::incident_tools() + Self::lifecycle_tools() + Self::timeline_tools(),
+            tool_router: Self::incident_tools()
+                + Self::lifecycle_tools()
+                + Self::timeline_tools()
+                + Self::runbook_tools()
+                + Self::postmortem_tools()
+                + Self::action_item_tools(),
         }
     }
 

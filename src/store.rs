@@ -2,10 +2,14 @@
 //! `&mut PgConnection` so that the use case in `app` owns the transaction.
 //! Depends on `domain` types (and sqlx); knows nothing about MCP.
 
+pub mod action_items;
 pub mod cluster;
 pub mod idempotency;
 pub mod incidents;
+pub mod postmortems;
 pub mod roles;
+pub mod runbook_cache;
+pub mod runbooks;
 pub mod timeline;
 
 use std::time::Duration;

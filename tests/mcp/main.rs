@@ -7,10 +7,14 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+mod action_items;
 mod bad_input;
 mod incidents;
 mod lifecycle;
+mod postmortems;
 mod races;
+mod remote_runbooks;
+mod runbooks;
 mod support;
 mod tool_list;
 mod transports;

@@ -1,0 +1,4 @@
+//! Outbound HTTP: fetching remote runbooks from allow-listed hosts. May use `domain`
+//! (and reqwest); knows nothing about the store or MCP.
+
+pub mod runbook_fetch;

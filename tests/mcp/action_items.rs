@@ -1,0 +1,1 @@
+//! TODO(issue 3): action items through the client.
