@@ -39,12 +39,8 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A use case failed.
-    #[error("{0}")]
-    UseCase(String),
-}
-
-fn use_case(err: crate::app::Error) -> Error {
-    Error::UseCase(format!("{}: {err}", err.code()))
+    #[error("{}: {0}", .0.code())]
+    UseCase(#[from] crate::app::Error),
 }
 
 /// The use-case settings from the serve options (reads the postmortem template file).
@@ -78,7 +74,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             command: RunbookCommand::Sync { dir },
         } => {
             let app = App::from_pool(connect(&cli.database).await?);
-            let report = app.sync_runbooks(&dir).await.map_err(use_case)?;
+            let report = app.sync_runbooks(&dir).await?;
             // A person ran this command, so the report goes to stdout.
             writeln!(std::io::stdout().lock(), "{report}")?;
             Ok(())
@@ -137,7 +133,7 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
     };
     let app = App::new(connect(database).await?, settings(&args)?);
     if let Some(dir) = &args.runbooks_dir {
-        let report = app.sync_runbooks(dir).await.map_err(use_case)?;
+        let report = app.sync_runbooks(dir).await?;
         tracing::info!(dir = %dir.display(), "runbooks loaded: {report}");
     }
     tokio::spawn(cancel_on_signal(shutdown.clone()));
