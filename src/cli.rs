@@ -39,7 +39,7 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A use case failed.
-    #[error("{}: {0}", .0.code())]
+    #[error("{code}: {0}", code = .0.code())]
     UseCase(#[from] crate::app::Error),
 }
 
