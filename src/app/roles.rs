@@ -10,8 +10,8 @@ use crate::domain::{
 use crate::store;
 
 impl App {
-    /// Assigns `role` to `assignee` and returns the incident's current roles. Assigning the
-    /// current holder again changes nothing.
+    /// Assigns `role` to `assignee` and returns the incident's reference (`INC-<n>`) with its
+    /// current roles. Assigning the current holder again changes nothing.
     #[tracing::instrument(skip_all, fields(incident = %reference, role = %role))]
     pub async fn assign_role(
         &self,
@@ -19,7 +19,7 @@ impl App {
         reference: IncidentRef,
         role: Role,
         assignee: &str,
-    ) -> Result<Vec<RoleAssignment>> {
+    ) -> Result<(String, Vec<RoleAssignment>)> {
         let assignment = NewRoleAssignment {
             role,
             assignee: validation::name("assignee", assignee)?,
@@ -45,6 +45,6 @@ impl App {
         }
         let roles = store::roles::current(&mut tx, incident.id).await?;
         commit(tx).await?;
-        Ok(roles)
+        Ok((incident.reference(), roles))
     }
 }

@@ -25,7 +25,8 @@ pub struct TimelinePage {
 }
 
 impl App {
-    /// Appends a responder's entry (note, finding, hypothesis, decision or action).
+    /// Appends a responder's entry (note, finding, hypothesis, decision or action); returns the
+    /// incident's reference (`INC-<n>`) with the stored entry.
     #[tracing::instrument(skip_all, fields(incident = %reference, kind = %kind))]
     pub async fn add_timeline_entry(
         &self,
@@ -35,7 +36,7 @@ impl App {
         body: String,
         occurred_at: Option<DateTime<Utc>>,
         visibility: Visibility,
-    ) -> Result<TimelineEntry> {
+    ) -> Result<(String, TimelineEntry)> {
         let now = Utc::now();
         let entry = NewEntry::parse_manual(kind, body, occurred_at, visibility, now)?;
         let mut tx = self.begin().await?;
@@ -43,7 +44,7 @@ impl App {
         let mut stored =
             store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
         commit(tx).await?;
-        Ok(stored.remove(0))
+        Ok((incident.reference(), stored.remove(0)))
     }
 
     /// A page of the timeline in chronological order.

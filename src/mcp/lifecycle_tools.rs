@@ -138,12 +138,12 @@ impl FirebreakServer {
     ) -> Result<Json<RolesView>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let actor = self.actor(&context);
-        let roles = self
+        let (incident, roles) = self
             .app
             .assign_role(&actor, reference, p.role.into(), &p.assignee)
             .await?;
         Ok(Json(RolesView {
-            incident: reference.to_string(),
+            incident,
             roles: roles.iter().map(RoleView::from).collect(),
         }))
     }

@@ -62,7 +62,7 @@ impl FirebreakServer {
     ) -> Result<Json<EntryAddedView>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let actor = self.actor(&context);
-        let entry = self
+        let (incident, entry) = self
             .app
             .add_timeline_entry(
                 &actor,
@@ -74,7 +74,7 @@ impl FirebreakServer {
             )
             .await?;
         Ok(Json(EntryAddedView {
-            incident: reference.to_string(),
+            incident,
             entry: EntryView::from(&entry),
         }))
     }

@@ -61,6 +61,23 @@ async fn an_incident_is_found_by_number_reference_and_uuid() {
             "reference {reference}"
         );
     }
+    let added = ok(call(
+        &client,
+        "add_timeline_entry",
+        json!({"incident": id, "kind": "note", "body": "by uuid"}),
+    )
+    .await);
+    assert_eq!(
+        added["incident"], "INC-1",
+        "answers name the incident canonically"
+    );
+    let roles = ok(call(
+        &client,
+        "assign_role",
+        json!({"incident": id, "role": "scribe", "assignee": "sam"}),
+    )
+    .await);
+    assert_eq!(roles["incident"], "INC-1");
 }
 
 #[tokio::test]
