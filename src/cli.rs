@@ -17,6 +17,8 @@ use crate::store::{self, cluster::ClusterError, cluster::EmbeddedCluster};
 
 /// The database every Firebreak process uses inside the embedded cluster.
 pub const EMBEDDED_DATABASE: &str = "firebreak";
+/// How often a server on the embedded cluster checks that the cluster still answers.
+const REVIVE_INTERVAL: Duration = Duration::from_secs(2);
 /// How long calls in flight may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -137,6 +139,13 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         tracing::info!(dir = %dir.display(), "runbooks loaded: {report}");
     }
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    if database_url(database).is_none() {
+        tokio::spawn(revive_embedded_cluster(
+            embedded_cluster(database)?,
+            app.clone(),
+            shutdown.clone(),
+        ));
+    }
     let serving = async {
         match http_options {
             Some(options) => http::serve(app, options, shutdown.clone()).await,
@@ -153,6 +162,26 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         () = drain_deadline(&shutdown) => {
             tracing::warn!("calls still in flight after {DRAIN_TIMEOUT:?}; exiting");
             Ok(())
+        }
+    }
+}
+
+/// Starts the embedded cluster again when it stops answering (after `firebreak db stop`, a
+/// crash or a reboot), so a long-running server heals without a restart: the cluster is
+/// started on demand, not only at start-up. Meanwhile calls fail with `unavailable`.
+async fn revive_embedded_cluster(cluster: EmbeddedCluster, app: App, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(REVIVE_INTERVAL) => {}
+        }
+        if app.check_health().await.is_ok() {
+            continue;
+        }
+        tracing::warn!("the embedded PostgreSQL does not answer; starting it");
+        match cluster.ensure_running(EMBEDDED_DATABASE).await {
+            Ok(_) => tracing::info!("the embedded PostgreSQL is running again"),
+            Err(err) => tracing::error!(error = %err, "could not start the embedded PostgreSQL"),
         }
     }
 }

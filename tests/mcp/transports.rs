@@ -530,6 +530,33 @@ async fn without_database_url_the_embedded_cluster_keeps_incidents_between_proce
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_embedded_cluster_is_started_again_while_serving() {
+    let dir = EmbeddedDir::new();
+    let (client, stderr) = dir.stdio_client("ops").await;
+    let reference = declare(&client, "Before the stop", "SEV4").await;
+    let stopped = dir.db("stop").await;
+    assert!(stopped.contains("stopped"), "db stop:\n{stopped}");
+    // Calls fail with `unavailable` until the server has started the cluster again.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let result = call(&client, "get_incident", json!({"incident": reference})).await;
+        if result.is_error != Some(true) {
+            assert_eq!(ok(result)["incident"]["title"], "Before the stop");
+            break;
+        }
+        assert_eq!(failure(result).code, "unavailable");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cluster was not started again; stderr:\n{}",
+            stderr.text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(dir.db("status").await.contains("running"));
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_starting_together_on_a_fresh_data_dir_both_work() {
     let dir = EmbeddedDir::new();
     let serve_one = |principal: &'static str| {
