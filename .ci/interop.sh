@@ -45,7 +45,7 @@ INSPECTOR="$MODULES/@modelcontextprotocol/inspector/clients/launcher/build/index
 STAMP="$PREFIX/.installed-package-lock.json"
 
 # These need none of the suite's special test tools/prompts/resources.
-DEFAULT_SCENARIOS="server-initialize ping tools-list dns-rebinding-protection server-sse-multiple-streams"
+DEFAULT_SCENARIOS="server-initialize ping tools-list resources-list prompts-list completion-complete dns-rebinding-protection server-sse-multiple-streams"
 SCENARIOS=${INTEROP_SCENARIOS:-$DEFAULT_SCENARIOS ${INTEROP_EXTRA_SCENARIOS:-}}
 TOOL=${INTEROP_TOOL:-list_incidents}
 TOOL_ARGS=${INTEROP_TOOL_ARGS:-'{"limit":1}'}

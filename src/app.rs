@@ -6,6 +6,7 @@ mod error;
 mod incidents;
 mod lifecycle;
 mod listing;
+mod lookups;
 pub mod postmortems;
 mod roles;
 pub mod runbooks;
@@ -15,6 +16,7 @@ pub use error::Error;
 pub use incidents::{Declared, IncidentBrief};
 pub use lifecycle::StatusRequest;
 pub use listing::{IncidentPage, ListRequest, StatusFilter};
+pub use lookups::{IncidentSuggestions, RecentTimeline};
 pub use timeline::TimelinePage;
 
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::domain::{Incident, IncidentRef};
+use crate::integrations::runbook_fetch::{FetchLimits, RunbookFetcher};
 use crate::store;
 
 /// The application: a handle on the database and the settings use cases need. Cheap to
@@ -31,6 +34,8 @@ use crate::store;
 pub struct App {
     pool: PgPool,
     settings: Arc<Settings>,
+    /// Fetches remote runbooks from `settings.runbook_hosts`; `None` if its client could not start.
+    fetcher: Option<RunbookFetcher>,
 }
 
 /// What use cases need beyond the database, read once from the configuration.
@@ -56,6 +61,7 @@ impl App {
     pub fn new(pool: PgPool, settings: Settings) -> Self {
         App {
             pool,
+            fetcher: runbooks::fetcher(&settings.runbook_hosts, FetchLimits::default()),
             settings: Arc::new(settings),
         }
     }

@@ -48,12 +48,19 @@ pub enum Error {
 /// The use-case settings from the serve options (reads the postmortem template file).
 fn settings(args: &ServeArgs) -> Result<Settings, Error> {
     let postmortem_template = match &args.postmortem_template {
-        Some(path) => Some(std::fs::read_to_string(path).map_err(|err| {
-            Error::Config(format!(
-                "cannot read the postmortem template {}: {err}",
-                path.display()
-            ))
-        })?),
+        Some(path) => {
+            let template = std::fs::read_to_string(path).map_err(|err| {
+                Error::Config(format!(
+                    "cannot read the postmortem template {}: {err}",
+                    path.display()
+                ))
+            })?;
+            // Fail at start rather than on the first draft.
+            crate::domain::postmortem::check_template(&template).map_err(|err| {
+                Error::Config(format!("postmortem template {}: {err}", path.display()))
+            })?;
+            Some(template)
+        }
         None => None,
     };
     Ok(Settings {

@@ -1,24 +1,32 @@
-//! The MCP server: tools whose handlers parse parameters, call `app` and return views.
-//! May use `app` and `domain`; never `store`, sqlx or HTTP internals.
+//! The MCP server: tools whose handlers parse parameters, call `app` and return views, plus
+//! resources, prompts and completions. May use `app` and `domain`; never `store`, sqlx or HTTP
+//! internals.
 
 mod action_item_tools;
 mod arguments;
+mod completions;
 mod incident_tools;
 mod lifecycle_tools;
+mod markdown;
 mod postmortem_tools;
+mod prompts;
+mod resources;
 mod runbook_tools;
 mod timeline_tools;
 pub mod tool_error;
 pub mod views;
 mod wire;
 
+use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, Implementation,
+    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
-use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, prompt_handler, tool_handler};
 
 use crate::app::App;
 use crate::domain::{Actor, Channel};
@@ -29,8 +37,13 @@ Refer to incidents as INC-42, 42 or their UUID. Start with list_incidents (statu
 get_incident; declare with declare_incident (pass idempotency_key when you may retry, and \
 dedup_key for alert signals). Every write is recorded on the timeline with who did it. Writes \
 accept expected_version: pass the version you read to avoid overwriting someone else's change. \
+Find the runbook for an alert or service with find_runbooks and record each step you take with \
+record_runbook_step (ask a human before any step marked risky). Once resolved, draft the \
+postmortem with draft_postmortem and track follow-ups with add_action_item. \
 Errors start with a code (not_found, invalid_argument, invalid_transition, conflict, \
-unavailable) and say what to do next.";
+unavailable, invalid_template) and say what to do next. Resources: incident://INC-42 (brief), \
+incident://INC-42/timeline, postmortem://INC-42, runbook://{slug}. Prompts: respond_to_incident, \
+write_postmortem, stakeholder_update.";
 
 /// The authenticated caller of an HTTP request, put into the request by the HTTP layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +67,7 @@ pub struct FirebreakServer {
     app: App,
     transport: Transport,
     tool_router: ToolRouter<FirebreakServer>,
+    prompt_router: PromptRouter<FirebreakServer>,
 }
 
 impl FirebreakServer {
@@ -68,6 +82,7 @@ impl FirebreakServer {
                 + Self::runbook_tools()
                 + Self::postmortem_tools()
                 + Self::action_item_tools(),
+            prompt_router: Self::prompt_router(),
         }
     }
 
@@ -124,9 +139,16 @@ fn client_name(
 }
 
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for FirebreakServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .enable_completions()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(
                 env!("CARGO_PKG_NAME"),
                 env!("CARGO_PKG_VERSION"),
@@ -150,5 +172,37 @@ impl ServerHandler for FirebreakServer {
             }
             other => other,
         }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        resources::list(&self.app).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        Ok(resources::read(&self.app, &request.uri).await?.into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        completions::complete(self, &request).await
     }
 }

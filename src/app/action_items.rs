@@ -1,1 +1,231 @@
-//! TODO(issue 3): action items use cases.
+//! Action items: add, edit and list the follow-up work of incidents. Each add and edit is
+//! recorded on the incident's timeline with its actor.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+
+use crate::app::{App, Error, Result, commit, load};
+use crate::domain::action_item::{
+    ActionItem, ActionItemChanges, ActionItemRef, ActionItemRequest, ActionItemStatus,
+    NewActionItem,
+};
+use crate::domain::{
+    Actor, EntryKind, FieldChange, IncidentRef, NewEntry, ValidationError, validation,
+};
+use crate::store;
+use crate::store::action_items::{ListFilter, ListPosition};
+
+/// Most rows per page.
+const LIST_PAGE_MAX: i64 = 100;
+/// Rows per page when no limit is given.
+const LIST_PAGE_DEFAULT: i64 = 20;
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct ActionItemQuery {
+    /// Only items of this incident.
+    pub incident: Option<IncidentRef>,
+    /// Only items of this owner (case-insensitive).
+    pub owner: Option<String>,
+    /// Only items in any of these statuses; all when empty.
+    pub statuses: Vec<ActionItemStatus>,
+    /// `true`: only overdue items; `false`: only items that are not overdue.
+    pub overdue: Option<bool>,
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of action items.
+#[derive(Debug, Clone)]
+pub struct ActionItemPage {
+    /// The items: soonest due first (undated last), then by number.
+    pub items: Vec<ActionItem>,
+    /// Pass back as `cursor` for the next page; `None` at the end.
+    pub next_cursor: Option<String>,
+    /// The server time of the answer (overdue is measured against its date).
+    pub now: DateTime<Utc>,
+}
+
+impl App {
+    /// Adds an `open` action item to an incident.
+    #[tracing::instrument(skip_all, fields(incident = %reference))]
+    pub async fn add_action_item(
+        &self,
+        actor: &Actor,
+        reference: IncidentRef,
+        request: ActionItemRequest,
+    ) -> Result<ActionItem> {
+        let now = Utc::now();
+        let new = NewActionItem::parse(request, now.date_naive())?;
+        let mut tx = self.begin().await?;
+        let incident = load(&mut tx, reference, false).await?;
+        let item = store::action_items::insert(&mut tx, incident.id, &new, actor, now).await?;
+        let entry = added_entry(&item, now);
+        store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
+        commit(tx).await?;
+        Ok(item)
+    }
+
+    /// Edits an action item; the changes become one timeline entry on its incident. Nothing
+    /// changed → nothing is written.
+    #[tracing::instrument(skip_all, fields(action_item = %reference))]
+    pub async fn update_action_item(
+        &self,
+        actor: &Actor,
+        reference: ActionItemRef,
+        changes: ActionItemChanges,
+        expected_version: Option<i64>,
+    ) -> Result<ActionItem> {
+        let now = Utc::now();
+        let changes = changes.parse(now.date_naive())?;
+        let mut tx = self.begin().await?;
+        let mut item = store::action_items::find(&mut tx, reference, true)
+            .await?
+            .ok_or(Error::ActionItemNotFound(reference))?;
+        let current_version = item.version;
+        let changed = item.apply(changes, now);
+        // A stale version is a conflict, unless the call changes nothing: then it is a retry
+        // of an update that already went through, and it succeeds.
+        if let Some(expected) = expected_version
+            && expected != current_version
+            && !changed.is_empty()
+        {
+            return Err(Error::StaleObject {
+                object: item.reference(),
+                expected,
+                current_version,
+                read_with: "list_action_items",
+            });
+        }
+        if changed.is_empty() {
+            commit(tx).await?;
+            return Ok(item);
+        }
+        let saved = store::action_items::save(&mut tx, &item, now).await?;
+        let entry = updated_entry(&saved, &changed, now);
+        store::timeline::append(&mut tx, saved.incident_id, &[entry], actor, now).await?;
+        commit(tx).await?;
+        Ok(saved)
+    }
+
+    /// Lists action items across incidents, soonest due first (undated last).
+    #[tracing::instrument(skip_all)]
+    pub async fn list_action_items(&self, query: ActionItemQuery) -> Result<ActionItemPage> {
+        let limit = validation::limit("limit", query.limit, LIST_PAGE_DEFAULT, LIST_PAGE_MAX)?;
+        let owner = validation::optional_name("owner", query.owner)?;
+        let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+        let now = Utc::now();
+        let mut tx = self.begin().await?;
+        let incident_id = match query.incident {
+            Some(reference) => Some(load(&mut tx, reference, false).await?.id),
+            None => None,
+        };
+        let filter = ListFilter {
+            incident_id,
+            owner,
+            statuses: (!query.statuses.is_empty()).then_some(query.statuses),
+            overdue: query.overdue,
+            today: now.date_naive(),
+        };
+        let mut items = store::action_items::list(&mut tx, &filter, after, limit + 1).await?;
+        commit(tx).await?;
+        let next_cursor = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(cursor)
+        } else {
+            None
+        };
+        Ok(ActionItemPage {
+            items,
+            next_cursor,
+            now,
+        })
+    }
+
+    /// Every action item of an incident (any status), oldest first.
+    #[tracing::instrument(skip_all, fields(incident = %reference))]
+    pub async fn action_items_for(&self, reference: IncidentRef) -> Result<Vec<ActionItem>> {
+        let mut tx = self.begin().await?;
+        let incident = load(&mut tx, reference, false).await?;
+        let items = store::action_items::for_incident(&mut tx, incident.id).await?;
+        commit(tx).await?;
+        Ok(items)
+    }
+}
+
+/// Cursors are `a<due date or none>_<number>`.
+fn cursor(item: &ActionItem) -> String {
+    let due = item
+        .due_on
+        .map_or_else(|| "none".to_owned(), |d| d.to_string());
+    format!("a{due}_{}", item.number)
+}
+
+fn parse_cursor(cursor: &str) -> Result<ListPosition> {
+    let invalid = || {
+        ValidationError::new(
+            "cursor",
+            "is not a cursor this server issued; pass `next_cursor` from the previous page unchanged, with the same filters, or omit it to start at the beginning",
+        )
+    };
+    let (due, number) = cursor
+        .strip_prefix('a')
+        .and_then(|rest| rest.split_once('_'))
+        .ok_or_else(invalid)?;
+    let due = match due {
+        "none" => None,
+        date => Some(NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| invalid())?),
+    };
+    let number: i64 = number.parse().map_err(|_| invalid())?;
+    Ok((due, number))
+}
+
+fn added_entry(item: &ActionItem, now: DateTime<Utc>) -> NewEntry {
+    let mut details = vec![item.kind.to_string(), item.priority.to_string()];
+    if let Some(owner) = &item.owner {
+        details.push(format!("owner {owner}"));
+    }
+    if let Some(due) = item.due_on {
+        details.push(format!("due {due}"));
+    }
+    let body = format!(
+        "Action item {} added: {} [{}]",
+        item.reference(),
+        item.title,
+        details.join(", ")
+    );
+    let data = json!({
+        "object": "action_item",
+        "action": "added",
+        "action_item": item.reference(),
+        "title": item.title,
+        "kind": item.kind.as_str(),
+        "priority": item.priority.as_str(),
+        "owner": item.owner,
+        "due_on": item.due_on.map(|d| d.to_string()),
+        "external_url": item.external_url,
+    });
+    NewEntry::system(EntryKind::FieldChange, body, Some(data.to_string()), now)
+}
+
+fn updated_entry(item: &ActionItem, changed: &[FieldChange], now: DateTime<Utc>) -> NewEntry {
+    let parts: Vec<String> = changed
+        .iter()
+        .map(|c| format!("{} {} → {}", c.field, c.from, c.to))
+        .collect();
+    let body = format!("Action item {}: {}", item.reference(), parts.join("; "));
+    let changes: Vec<serde_json::Value> = changed
+        .iter()
+        .map(|c| json!({"field": c.field, "from": c.from, "to": c.to}))
+        .collect();
+    let data = json!({
+        "object": "action_item",
+        "action": "updated",
+        "action_item": item.reference(),
+        "version": item.version,
+        "changes": changes,
+    });
+    NewEntry::system(EntryKind::FieldChange, body, Some(data.to_string()), now)
+}

@@ -1,5 +1,7 @@
 //! The one error type that `mcp` sees, with stable codes the agent can act on.
 
+use crate::domain::action_item::ActionItemRef;
+use crate::domain::postmortem::TemplateError;
 use crate::domain::{IncidentRef, Status, TransitionError, ValidationError};
 use crate::store;
 
@@ -37,6 +39,35 @@ pub enum Error {
     /// The request conflicts with stored state in another way.
     #[error("{0}")]
     Conflict(String),
+    /// The referenced runbook (or runbook version) does not exist; the message says which.
+    #[error("{0}")]
+    RunbookNotFound(String),
+    /// A remote system (e.g. a runbook host) failed or did not answer; the message says how.
+    #[error("{0}")]
+    Upstream(String),
+    /// The referenced action item does not exist.
+    #[error("action item {0} does not exist; find it with list_action_items")]
+    ActionItemNotFound(ActionItemRef),
+    /// The incident has no postmortem yet (the message names the incident).
+    #[error("{0} has no postmortem yet; create it with draft_postmortem")]
+    NoPostmortem(String),
+    /// The caller's `expected_version` of a postmortem or action item is stale.
+    #[error(
+        "{object} is at version {current_version}, not {expected}: someone changed it meanwhile; read it again with {read_with} and retry with expected_version {current_version}"
+    )]
+    StaleObject {
+        /// What was changed, e.g. `AI-7` or `the postmortem of INC-4`.
+        object: String,
+        /// What the caller expected.
+        expected: i64,
+        /// The stored version.
+        current_version: i64,
+        /// The tool that reads it.
+        read_with: &'static str,
+    },
+    /// The postmortem template does not render (the message names the line).
+    #[error(transparent)]
+    Template(#[from] TemplateError),
     /// The database cannot be reached right now.
     #[error("the database is unavailable right now; retry in a few seconds")]
     Unavailable(#[source] store::Error),
@@ -47,14 +78,21 @@ pub enum Error {
 
 impl Error {
     /// The stable code for this error: `not_found`, `invalid_argument`, `invalid_transition`,
-    /// `conflict`, `unavailable` or `internal`.
+    /// `conflict`, `invalid_template` (the operator's postmortem template), `unavailable` or
+    /// `internal`.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::NotFound(_) => "not_found",
+            Error::NotFound(_)
+            | Error::RunbookNotFound(_)
+            | Error::ActionItemNotFound(_)
+            | Error::NoPostmortem(_) => "not_found",
             Error::Invalid(_) => "invalid_argument",
             Error::Transition { .. } => "invalid_transition",
-            Error::StaleVersion { .. } | Error::Conflict(_) => "conflict",
-            Error::Unavailable(_) => "unavailable",
+            Error::StaleVersion { .. } | Error::StaleObject { .. } | Error::Conflict(_) => {
+                "conflict"
+            }
+            Error::Template(_) => "invalid_template",
+            Error::Unavailable(_) | Error::Upstream(_) => "unavailable",
             Error::Internal(_) => "internal",
         }
     }

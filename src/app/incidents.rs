@@ -7,6 +7,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::app::{App, Error, Result, check_version, commit, load};
+use crate::domain::action_item::ActionItem;
+use crate::domain::runbook::StepTaken;
 use crate::domain::{
     Actor, DeclareRequest, EntryKind, FieldChange, Incident, IncidentChanges, IncidentRef,
     NewEntry, NewIncident, NewRoleAssignment, Role, RoleAssignment, SpanMeasure, TimelineEntry,
@@ -16,6 +18,8 @@ use crate::store;
 
 /// How many timeline entries the brief shows.
 const BRIEF_TIMELINE_ENTRIES: i64 = 20;
+/// How many open action items the brief shows.
+const BRIEF_ACTION_ITEMS: i64 = 20;
 /// The idempotency scope of a declaration.
 const DECLARE: &str = "declare_incident";
 
@@ -47,6 +51,10 @@ pub struct IncidentBrief {
     pub merged_into_number: Option<i64>,
     /// Numbers of incidents merged into this one.
     pub merged_from: Vec<i64>,
+    /// Runbook steps taken, oldest first (at most 100).
+    pub runbook_steps: Vec<StepTaken>,
+    /// Open and in-progress action items, soonest due first (at most 20).
+    pub open_action_items: Vec<ActionItem>,
     /// The server time the durations were measured at.
     pub now: DateTime<Utc>,
 }
@@ -263,6 +271,9 @@ pub(crate) async fn brief(conn: &mut PgConnection, incident: Incident) -> Result
         .iter()
         .map(|merged| merged.number)
         .collect();
+    let runbook_steps = crate::app::runbooks::steps_taken(conn, incident.id).await?;
+    let open_action_items =
+        store::action_items::outstanding_for(conn, incident.id, BRIEF_ACTION_ITEMS).await?;
     Ok(IncidentBrief {
         durations: durations(&incident, now),
         incident,
@@ -271,6 +282,8 @@ pub(crate) async fn brief(conn: &mut PgConnection, incident: Incident) -> Result
         timeline_total,
         merged_into_number,
         merged_from,
+        runbook_steps,
+        open_action_items,
         now,
     })
 }

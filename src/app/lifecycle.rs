@@ -5,6 +5,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::app::{App, Error, Result, check_version, commit, load};
+use crate::domain::postmortem;
 use crate::domain::{
     Actor, EntryKind, Incident, IncidentRef, MergeTarget, NewEntry, Status, StatusChange,
     Transition, validation,
@@ -53,6 +54,12 @@ impl App {
         let change = incident
             .change_status(transition, now)
             .map_err(|e| Error::transition(incident.reference(), e))?;
+        if change.to == Status::Closed {
+            // Share-locked: the postmortem cannot leave `published` before this commits.
+            let postmortem = store::postmortems::status(&mut tx, incident.id).await?;
+            postmortem::close_gate(&incident, postmortem)
+                .map_err(|e| Error::transition(incident.reference(), e))?;
+        }
         let saved = store::incidents::save(&mut tx, &incident, now).await?;
         let entry = status_entry(&saved, &change, note.as_deref(), now);
         store::timeline::append(&mut tx, saved.id, &[entry], actor, now).await?;

@@ -1,23 +1,174 @@
-//! TODO(issue 3): runbook use cases.
+//! Runbooks: loading a folder of them, finding and reading them, fetching remote ones, and
+//! recording the steps taken on an incident.
 
-use std::fmt;
-use std::path::Path;
+mod folder;
+mod remote;
+mod steps;
+mod sync;
 
-use crate::app::{App, Result};
+pub use remote::RemoteRead;
+pub(crate) use steps::steps_taken;
+pub use steps::{RecordedStep, StepReport};
+pub use sync::{InvalidFile, SyncReport};
 
-/// What a folder sync did.
+use chrono::{DateTime, Utc};
+
+use crate::app::{App, Error, Result, commit};
+use crate::domain::runbook::{Criteria, RunbookMatch, RunbookSummary, StoredRunbook};
+use crate::domain::{IncidentRef, ValidationError, validation};
+use crate::integrations::runbook_fetch::{FetchLimits, RunbookFetcher};
+use crate::store;
+
+/// Most matches `find_runbooks` returns.
+const FIND_MAX: i64 = 50;
+/// Matches returned when no limit is given.
+const FIND_DEFAULT: i64 = 10;
+
+/// What to look for with [`App::find_runbooks`].
 #[derive(Debug, Clone, Default)]
-pub struct SyncReport {}
+pub struct FindRequest {
+    /// Words to look for.
+    pub text: Option<String>,
+    /// A service slug.
+    pub service: Option<String>,
+    /// An alert name.
+    pub alert: Option<String>,
+    /// An incident whose services, labels and title are looked for too.
+    pub incident: Option<IncidentRef>,
+    /// Most matches, 1–50 (default 10).
+    pub limit: Option<i64>,
+}
 
-impl fmt::Display for SyncReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("nothing synced yet")
-    }
+/// Runbooks that matched, best first.
+#[derive(Debug, Clone)]
+pub struct RunbookMatches {
+    /// The matches.
+    pub matches: Vec<RunbookMatch>,
+    /// Everything that was looked for, including what the incident contributed.
+    pub criteria: Criteria,
+    /// The incident's reference, when one was given.
+    pub incident: Option<String>,
+    /// True when more runbooks matched than `limit`.
+    pub is_truncated: bool,
+    /// The server time of this answer.
+    pub now: DateTime<Utc>,
 }
 
 impl App {
-    /// Loads a folder of runbooks into the database.
-    pub async fn sync_runbooks(&self, _dir: &Path) -> Result<SyncReport> {
-        Ok(SyncReport::default())
+    /// One runbook by slug, archived or not, at its newest version, with its markdown.
+    /// Fails with `not_found` when no runbook has that slug.
+    #[tracing::instrument(skip_all, fields(slug = %slug))]
+    pub async fn runbook(&self, slug: &str) -> Result<StoredRunbook> {
+        self.runbook_version(slug, None).await
     }
+
+    /// One runbook by slug at `version` (the newest when `None`). Fails with `not_found` when
+    /// the slug or the version does not exist.
+    #[tracing::instrument(skip_all, fields(slug = %slug, version = ?version))]
+    pub async fn runbook_version(&self, slug: &str, version: Option<i64>) -> Result<StoredRunbook> {
+        let mut tx = self.begin().await?;
+        let found = find(&mut tx, slug, version).await?;
+        commit(tx).await?;
+        Ok(found)
+    }
+
+    /// Active runbooks (slug and title) in slug order, at most `limit` (clamped to 1–500): what
+    /// MCP `resources/list` shows.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_runbooks(&self, limit: i64) -> Result<Vec<RunbookSummary>> {
+        let mut tx = self.begin().await?;
+        let list = store::runbooks::list_active(&mut tx, limit.clamp(1, 500)).await?;
+        commit(tx).await?;
+        Ok(list)
+    }
+
+    /// Slugs of active runbooks starting with `prefix`, in order, at most `limit` (clamped to
+    /// 1–100): for completing a partly typed slug.
+    #[tracing::instrument(skip_all)]
+    pub async fn runbook_slugs(&self, prefix: &str, limit: i64) -> Result<Vec<String>> {
+        let mut tx = self.begin().await?;
+        let slugs =
+            store::runbooks::slugs_with_prefix(&mut tx, prefix, limit.clamp(1, 100)).await?;
+        commit(tx).await?;
+        Ok(slugs)
+    }
+
+    /// Active runbooks matching the text, service, alert or incident, best first. Without any
+    /// criterion every active runbook is listed.
+    #[tracing::instrument(skip_all)]
+    pub async fn find_runbooks(&self, request: FindRequest) -> Result<RunbookMatches> {
+        let limit = validation::limit("limit", request.limit, FIND_DEFAULT, FIND_MAX)?;
+        let mut criteria =
+            Criteria::parse(request.text.as_deref(), request.service, request.alert)?;
+        let mut tx = self.begin().await?;
+        let incident = match request.incident {
+            Some(reference) => {
+                let incident = crate::app::load(&mut tx, reference, false).await?;
+                criteria.add_incident(&incident);
+                Some(incident.reference())
+            }
+            None => None,
+        };
+        let mut matches = store::runbooks::search(&mut tx, &criteria, limit + 1).await?;
+        commit(tx).await?;
+        let is_truncated = matches.len() as i64 > limit;
+        matches.truncate(limit as usize);
+        Ok(RunbookMatches {
+            matches,
+            criteria,
+            incident,
+            is_truncated,
+            now: Utc::now(),
+        })
+    }
+
+    /// The same app with other limits for remote runbook fetches (timeouts, size cap).
+    pub fn with_fetch_limits(mut self, limits: FetchLimits) -> Self {
+        self.fetcher = fetcher(&self.settings.runbook_hosts, limits);
+        self
+    }
+}
+
+/// Builds the remote runbook fetcher; logs and returns `None` if the HTTP client cannot start.
+pub(crate) fn fetcher(hosts: &[String], limits: FetchLimits) -> Option<RunbookFetcher> {
+    match RunbookFetcher::new(hosts, limits) {
+        Ok(fetcher) => Some(fetcher),
+        Err(err) => {
+            tracing::error!(error = %err, "remote runbooks are off: the HTTP client did not start");
+            None
+        }
+    }
+}
+
+/// Checks that `value` is shaped like a slug; `field` names the parameter in the error.
+pub(crate) fn slug(field: &str, value: &str) -> std::result::Result<String, ValidationError> {
+    let value = value.trim();
+    if validation::is_slug(value) {
+        return Ok(value.to_owned());
+    }
+    Err(ValidationError::new(
+        field,
+        format!(
+            "`{value}` is not a runbook slug: use lowercase letters, digits and `-` (e.g. `high-error-rate`); find slugs with find_runbooks"
+        ),
+    ))
+}
+
+/// Loads a runbook version or fails with `not_found`, saying what exists.
+async fn find(
+    conn: &mut sqlx::PgConnection,
+    slug: &str,
+    version: Option<i64>,
+) -> Result<StoredRunbook> {
+    if let Some(found) = store::runbooks::find(conn, slug, version).await? {
+        return Ok(found);
+    }
+    let message = match (version, store::runbooks::find(conn, slug, None).await?) {
+        (Some(version), Some(latest)) => format!(
+            "runbook `{slug}` has no version {version}; its versions are 1–{}",
+            latest.latest_version
+        ),
+        _ => format!("runbook `{slug}` does not exist; find runbooks with find_runbooks"),
+    };
+    Err(Error::RunbookNotFound(message))
 }

@@ -6,10 +6,17 @@ use rmcp::model::{CallToolResult, JsonObject};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::mcp::action_item_tools::{
+    AddActionItemParams, ListActionItemsParams, UpdateActionItemParams,
+};
 use crate::mcp::incident_tools::{
     DeclareParams, GetIncidentParams, ListIncidentsParams, UpdateIncidentParams,
 };
 use crate::mcp::lifecycle_tools::{AssignRoleParams, ChangeStatusParams, ResolveParams};
+use crate::mcp::postmortem_tools::{
+    DraftPostmortemParams, GetPostmortemParams, UpdatePostmortemParams,
+};
+use crate::mcp::runbook_tools::{FindRunbooksParams, GetRunbookParams, RecordRunbookStepParams};
 use crate::mcp::timeline_tools::{AddEntryParams, GetTimelineParams};
 use crate::mcp::tool_error::error_result;
 
@@ -58,6 +65,15 @@ fn locate(tool: &str, arguments: &JsonObject) -> Option<(Option<String>, String)
         "assign_role" => path_error::<AssignRoleParams>(arguments),
         "add_timeline_entry" => path_error::<AddEntryParams>(arguments),
         "get_timeline" => path_error::<GetTimelineParams>(arguments),
+        "find_runbooks" => path_error::<FindRunbooksParams>(arguments),
+        "get_runbook" => path_error::<GetRunbookParams>(arguments),
+        "record_runbook_step" => path_error::<RecordRunbookStepParams>(arguments),
+        "draft_postmortem" => path_error::<DraftPostmortemParams>(arguments),
+        "get_postmortem" => path_error::<GetPostmortemParams>(arguments),
+        "update_postmortem" => path_error::<UpdatePostmortemParams>(arguments),
+        "add_action_item" => path_error::<AddActionItemParams>(arguments),
+        "update_action_item" => path_error::<UpdateActionItemParams>(arguments),
+        "list_action_items" => path_error::<ListActionItemsParams>(arguments),
         _ => None,
     }
 }

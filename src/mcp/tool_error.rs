@@ -73,6 +73,37 @@ fn details(err: &app::Error) -> Value {
             "allowed": allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         }),
         app::Error::Invalid(invalid) => json!({ "field": invalid.field }),
+        app::Error::StaleObject {
+            current_version, ..
+        } => json!({ "current_version": current_version }),
+        app::Error::Template(template) => json!({ "template_line": template.line }),
         _ => json!({}),
+    }
+}
+
+/// The JSON-RPC error for a use-case failure behind a resource read, a prompt or a completion,
+/// which have no tool-error channel (callers answer `not_found` themselves, in the shape their
+/// method calls for). Internal failures are logged once and answered without details; anything
+/// else keeps its code and message, as `invalid_params`.
+pub fn protocol_error(err: &app::Error) -> ErrorData {
+    match err {
+        app::Error::Internal(source) => {
+            tracing::error!(error = ?source, "request failed");
+            ErrorData::internal_error("internal error", None)
+        }
+        app::Error::Unavailable(source) => {
+            tracing::warn!(error = %source, "database unavailable");
+            ErrorData::internal_error(format!("{}: {err}", err.code()), None)
+        }
+        _ => {
+            let mut error = json!({ "code": err.code(), "message": err.to_string() });
+            if let (Value::Object(error), Value::Object(extra)) = (&mut error, details(err)) {
+                error.extend(extra);
+            }
+            ErrorData::invalid_params(
+                format!("{}: {err}", err.code()),
+                Some(json!({ "error": error })),
+            )
+        }
     }
 }

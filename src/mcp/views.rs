@@ -8,7 +8,14 @@ use serde::Serialize;
 
 use crate::app::{Declared, IncidentBrief, IncidentPage, TimelinePage};
 use crate::domain::durations::human;
+use crate::domain::runbook::{StepKind, StepTaken};
 use crate::domain::{Actor, Incident, RoleAssignment, SpanMeasure, TimelineEntry};
+
+mod action_item;
+mod postmortem;
+
+pub use action_item::{ActionItemListView, ActionItemRowView, ActionItemView};
+pub use postmortem::{DraftedView, PostmortemView, SectionView, UpdatedView};
 
 /// Who made a change.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -261,8 +268,49 @@ pub struct BriefView {
     pub durations: Vec<DurationView>,
     /// Incidents merged into this one.
     pub merged_from: Vec<String>,
+    /// Runbook steps taken, oldest first (at most 100).
+    pub runbook_steps: Vec<RunbookStepTakenView>,
+    /// Open and in-progress action items, soonest due first (at most 20); all of them:
+    /// `list_action_items` with `incident`.
+    pub open_action_items: Vec<ActionItemRowView>,
     /// The server time the durations were measured at.
     pub now: DateTime<Utc>,
+}
+
+/// A runbook step taken on the incident.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RunbookStepTakenView {
+    /// The runbook's slug.
+    pub runbook: String,
+    /// The runbook version followed.
+    pub version: i64,
+    /// The step number.
+    pub step: i64,
+    /// The step's text.
+    pub text: String,
+    /// True when the step changes production.
+    pub risky: bool,
+    /// `succeeded`, `failed` or `skipped`.
+    pub outcome: String,
+    /// When it was taken.
+    pub at: DateTime<Utc>,
+    /// Who recorded it.
+    pub actor: String,
+}
+
+impl From<&StepTaken> for RunbookStepTakenView {
+    fn from(step: &StepTaken) -> Self {
+        RunbookStepTakenView {
+            runbook: step.runbook.clone(),
+            version: step.version,
+            step: step.step,
+            text: step.text.clone(),
+            risky: step.kind == StepKind::Risky,
+            outcome: step.outcome.to_string(),
+            at: step.at,
+            actor: step.actor.principal.clone(),
+        }
+    }
 }
 
 impl From<&IncidentBrief> for BriefView {
@@ -278,6 +326,16 @@ impl From<&IncidentBrief> for BriefView {
                 .merged_from
                 .iter()
                 .map(|n| format!("INC-{n}"))
+                .collect(),
+            runbook_steps: brief
+                .runbook_steps
+                .iter()
+                .map(RunbookStepTakenView::from)
+                .collect(),
+            open_action_items: brief
+                .open_action_items
+                .iter()
+                .map(|item| ActionItemRowView::new(item, brief.now.date_naive()))
                 .collect(),
             now: brief.now,
         }

@@ -350,3 +350,30 @@ pub async fn count(conn: &mut PgConnection) -> Result<i64> {
         .await?;
     Ok(n)
 }
+
+/// Incidents whose number starts with `digits` (every incident when `digits` is empty), for
+/// completing a partly typed reference: open ones (`open` statuses) first, then the rest;
+/// within each group the smallest number first (`4`, `40`, `41`, …), or the newest first when
+/// nothing was typed. The prefix match scans the table, which is fine at incident-table sizes.
+pub async fn with_number_prefix(
+    conn: &mut PgConnection,
+    digits: &str,
+    open: &[Status],
+    limit: i64,
+) -> Result<Vec<Incident>> {
+    const SQL: &str = concat!(
+        "select ",
+        incident_columns!(),
+        " from incident where number::text like $1 || '%' \
+          order by status = any($2) desc, case when $1 = '' then -number else number end \
+          limit $3"
+    );
+    let open: Vec<&str> = open.iter().map(|s| s.as_str()).collect();
+    let rows: Vec<IncidentRow> = sqlx::query_as(SQL)
+        .bind(digits)
+        .bind(open)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    convert(rows)
+}

@@ -113,3 +113,15 @@ pub async fn insert(
     .await?;
     row.try_into()
 }
+
+/// Every assignment of an incident, current and past, in the order they were made.
+pub async fn history(conn: &mut PgConnection, incident_id: Uuid) -> Result<Vec<RoleAssignment>> {
+    const SQL: &str = "select id, role, assignee, assigned_at, unassigned_at, \
+        assigned_by_principal, assigned_by_client, assigned_by_channel from role_assignment \
+        where incident_id = $1 order by assigned_at, id";
+    let rows: Vec<AssignmentRow> = sqlx::query_as(SQL)
+        .bind(incident_id)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(RoleAssignment::try_from).collect()
+}

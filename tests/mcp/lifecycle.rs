@@ -17,7 +17,8 @@ async fn move_to(client: &Client, incident: &str, to: &str) -> Value {
 async fn each_status_change_stamps_its_timestamp_once_and_records_the_move() {
     let db = TestDb::new().await;
     let client = db.client().await;
-    let reference = declare(&client, "API latency", "SEV2").await;
+    // SEV3: a SEV1 or SEV2 incident would also need a published postmortem to close.
+    let reference = declare(&client, "API latency", "SEV3").await;
     let investigating = move_to(&client, &reference, "investigating").await;
     assert!(investigating["acknowledged_at"].is_string());
     assert_eq!(investigating["version"], 2);
@@ -151,7 +152,8 @@ async fn a_refused_transition_lists_the_allowed_ones_and_writes_nothing() {
 async fn reopening_needs_a_reason_and_clears_the_resolution_time() {
     let db = TestDb::new().await;
     let client = db.client().await;
-    let reference = declare(&client, "Errors on login", "SEV2").await;
+    // SEV3: a SEV1 or SEV2 incident would also need a published postmortem to close.
+    let reference = declare(&client, "Errors on login", "SEV3").await;
     move_to(&client, &reference, "investigating").await;
     ok(call(
         &client,

@@ -278,3 +278,22 @@ pub(crate) async fn declare(client: &Client, title: &str, severity: &str) -> Str
         .unwrap()
         .to_owned()
 }
+
+/// Connects an rmcp client to a Firebreak server over `app` (e.g. one built with settings).
+pub(crate) async fn connect_app(app: App, principal: &str) -> Client {
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    let server = FirebreakServer::new(
+        app,
+        Transport::Stdio {
+            principal: principal.to_owned(),
+        },
+    );
+    tokio::spawn(async move {
+        let running = server.serve(server_io).await.expect("server handshake");
+        let _ = running.waiting().await;
+    });
+    client_config()
+        .serve(client_io)
+        .await
+        .expect("client handshake")
+}

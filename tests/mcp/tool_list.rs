@@ -9,7 +9,7 @@ async fn tools_list_matches_the_snapshot() {
     let client = db.client().await;
     let tools = client.list_all_tools().await.unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-    assert_eq!(names.len(), 9, "{names:?}");
+    assert_eq!(names.len(), 18, "{names:?}");
     for tool in &tools {
         assert!(
             tool.output_schema.is_some(),

@@ -32,7 +32,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 const TOKEN: &str = "0123456789abcdef0123";
 const TOKEN_NAME: &str = "ops-bot";
 /// Every tool the server offers.
-const TOOL_COUNT: usize = 9;
+const TOOL_COUNT: usize = 18;
 
 /// `firebreak` with a clean environment: no inherited Firebreak settings, killed when dropped.
 fn firebreak() -> Command {

@@ -1,0 +1,145 @@
+//! Recording runbook steps taken on an incident (as `runbook_step` timeline entries), and
+//! reading them back for the incident brief.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::app::runbooks::{find, slug};
+use crate::app::{App, Result, commit, load};
+use crate::domain::runbook::{StepKind, StepOutcome, StepRecord, StepTaken};
+use crate::domain::{
+    Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility, validation,
+};
+use crate::store;
+
+/// Most runbook steps the brief lists.
+const BRIEF_STEPS_MAX: i64 = 100;
+
+/// A step that was recorded.
+#[derive(Debug, Clone)]
+pub struct RecordedStep {
+    /// The incident's reference.
+    pub incident: String,
+    /// What was recorded.
+    pub record: StepRecord,
+    /// The timeline entry written.
+    pub entry: TimelineEntry,
+}
+
+/// A step to record, as the caller gave it.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    /// The incident.
+    pub incident: IncidentRef,
+    /// The runbook's slug.
+    pub runbook: String,
+    /// The runbook version the caller followed; the newest when `None`.
+    pub version: Option<i64>,
+    /// The step number.
+    pub step: i64,
+    /// How it went.
+    pub outcome: StepOutcome,
+    /// What it printed or showed.
+    pub output: Option<String>,
+    /// When it was taken, if earlier than now.
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl App {
+    /// Appends a `runbook_step` entry to an incident's timeline after checking that the step
+    /// exists in the runbook version followed. One transaction; nothing else changes.
+    #[tracing::instrument(skip_all, fields(incident = %report.incident, runbook = %report.runbook, step = report.step))]
+    pub async fn record_runbook_step(
+        &self,
+        actor: &Actor,
+        report: StepReport,
+    ) -> Result<RecordedStep> {
+        let now = Utc::now();
+        let slug = slug("runbook", &report.runbook)?;
+        let occurred_at =
+            validation::timestamp("occurred_at", report.occurred_at, now)?.unwrap_or(now);
+        let mut tx = self.begin().await?;
+        let incident = load(&mut tx, report.incident, false).await?;
+        let runbook = find(&mut tx, &slug, report.version).await?;
+        let record = StepRecord::parse(&runbook, report.step, report.outcome, report.output)?;
+        let entry = NewEntry {
+            kind: EntryKind::RunbookStep,
+            body: record.summary(),
+            occurred_at,
+            visibility: Visibility::Internal,
+            data: Some(data(&record).to_string()),
+        };
+        let mut stored =
+            store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
+        commit(tx).await?;
+        Ok(RecordedStep {
+            incident: incident.reference(),
+            record,
+            entry: stored.remove(0),
+        })
+    }
+}
+
+/// The structured data of a `runbook_step` entry.
+fn data(record: &StepRecord) -> serde_json::Value {
+    json!({
+        "runbook": record.runbook,
+        "version": record.version,
+        "content_hash": record.content_hash,
+        "step": record.step,
+        "text": record.text,
+        "kind": record.kind.as_str(),
+        "risky": record.kind == StepKind::Risky,
+        "outcome": record.outcome.as_str(),
+        "output": record.output,
+    })
+}
+
+/// The fields of a `runbook_step` entry's data that the brief shows.
+#[derive(Deserialize)]
+struct StepData {
+    runbook: String,
+    version: i64,
+    step: i64,
+    text: String,
+    kind: String,
+    outcome: String,
+}
+
+/// The runbook steps taken on an incident, oldest first (at most 100).
+pub(crate) async fn steps_taken(
+    conn: &mut PgConnection,
+    incident_id: Uuid,
+) -> Result<Vec<StepTaken>> {
+    let kinds = [EntryKind::RunbookStep];
+    let entries =
+        store::timeline::page(conn, incident_id, Some(&kinds), None, BRIEF_STEPS_MAX).await?;
+    Ok(entries.iter().filter_map(step_taken).collect())
+}
+
+/// Reads one entry back; an entry whose data does not fit is skipped (and logged).
+fn step_taken(entry: &TimelineEntry) -> Option<StepTaken> {
+    let parsed = entry
+        .data
+        .as_deref()
+        .and_then(|data| serde_json::from_str::<StepData>(data).ok())
+        .and_then(|data| {
+            Some(StepTaken {
+                kind: StepKind::parse(&data.kind)?,
+                outcome: data.outcome.parse().ok()?,
+                runbook: data.runbook,
+                version: data.version,
+                step: data.step,
+                text: data.text,
+                at: entry.occurred_at,
+                actor: entry.actor.clone(),
+            })
+        });
+    if parsed.is_none() {
+        tracing::warn!(entry = %entry.id, "runbook_step entry without readable data");
+    }
+    parsed
+}
