@@ -21,3 +21,4 @@ mod skills;
 mod support;
 mod tool_list;
 mod transports;
+mod whole_incident;
