@@ -21,6 +21,7 @@ pub use timeline::TimelinePage;
 
 use std::sync::Arc;
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, Transaction};
 
@@ -85,6 +86,13 @@ impl App {
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await.map_err(store::Error::from)?)
+    }
+
+    /// A connection for a use case that only reads. It runs outside a transaction: at READ
+    /// COMMITTED every statement takes its own snapshot either way, so BEGIN and COMMIT would
+    /// cost two round trips without making the reads any more consistent.
+    async fn read(&self) -> Result<PoolConnection<Postgres>> {
+        Ok(self.pool.acquire().await.map_err(store::Error::from)?)
     }
 }
 

@@ -101,11 +101,9 @@ impl App {
     /// The brief of one incident: fields, roles, recent timeline, durations.
     #[tracing::instrument(skip_all, fields(incident = %reference))]
     pub async fn incident_brief(&self, reference: IncidentRef) -> Result<IncidentBrief> {
-        let mut tx = self.begin().await?;
-        let incident = load(&mut tx, reference, false).await?;
-        let brief = brief(&mut tx, incident).await?;
-        commit(tx).await?;
-        Ok(brief)
+        let mut conn = self.read().await?;
+        let incident = load(&mut conn, reference, false).await?;
+        brief(&mut conn, incident).await
     }
 
     /// Edits fields; each change becomes a timeline entry. Nothing changes → nothing is written.
@@ -257,20 +255,15 @@ async fn insert(
 pub(crate) async fn brief(conn: &mut PgConnection, incident: Incident) -> Result<IncidentBrief> {
     let now = Utc::now();
     let roles = store::roles::current(conn, incident.id).await?;
-    let recent_timeline =
+    let (recent_timeline, timeline_total) =
         store::timeline::recent(conn, incident.id, BRIEF_TIMELINE_ENTRIES).await?;
-    let timeline_total = store::timeline::count(conn, incident.id).await?;
     let merged_into_number = match incident.merged_into {
         Some(id) => store::incidents::find(conn, IncidentRef::Id(id), false)
             .await?
             .map(|target| target.number),
         None => None,
     };
-    let merged_from = store::incidents::merged_into(conn, incident.id)
-        .await?
-        .iter()
-        .map(|merged| merged.number)
-        .collect();
+    let merged_from = store::incidents::merged_into(conn, incident.id).await?;
     let runbook_steps = crate::app::runbooks::steps_taken(conn, incident.id).await?;
     let open_action_items =
         store::action_items::outstanding_for(conn, incident.id, BRIEF_ACTION_ITEMS).await?;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::{App, Result, commit};
+use crate::app::{App, Result};
 use crate::domain::{Incident, Severity, Status, ValidationError, validation};
 use crate::store;
 use crate::store::incidents::{ListFilter, ListPosition};
@@ -64,9 +64,8 @@ impl App {
             .as_deref()
             .map(|c| parse_cursor(c, filter.text.is_some()))
             .transpose()?;
-        let mut tx = self.begin().await?;
-        let mut rows = store::incidents::list(&mut tx, &filter, after, limit + 1).await?;
-        commit(tx).await?;
+        let mut conn = self.read().await?;
+        let mut rows = store::incidents::list(&mut conn, &filter, after, limit + 1).await?;
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last().map(|last| match last.rank {

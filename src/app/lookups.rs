@@ -41,8 +41,7 @@ impl App {
         let limit = limit.clamp(1, RECENT_MAX);
         let mut tx = self.begin().await?;
         let incident = load(&mut tx, reference, false).await?;
-        let entries = store::timeline::recent(&mut tx, incident.id, limit).await?;
-        let total = store::timeline::count(&mut tx, incident.id).await?;
+        let (entries, total) = store::timeline::recent(&mut tx, incident.id, limit).await?;
         commit(tx).await?;
         Ok(RecentTimeline {
             incident,

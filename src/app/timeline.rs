@@ -58,11 +58,11 @@ impl App {
     ) -> Result<TimelinePage> {
         let limit = validation::limit("limit", limit, TIMELINE_PAGE_DEFAULT, TIMELINE_PAGE_MAX)?;
         let after = cursor.map(parse_cursor).transpose()?;
-        let mut tx = self.begin().await?;
-        let incident = load(&mut tx, reference, false).await?;
+        let mut conn = self.read().await?;
+        let incident = load(&mut conn, reference, false).await?;
         let mut entries =
-            store::timeline::page(&mut tx, incident.id, kinds.as_deref(), after, limit + 1).await?;
-        commit(tx).await?;
+            store::timeline::page(&mut conn, incident.id, kinds.as_deref(), after, limit + 1)
+                .await?;
         let next_cursor = if entries.len() as i64 > limit {
             entries.truncate(limit as usize);
             entries

@@ -332,15 +332,15 @@ fn push_filters(sql: &mut QueryBuilder<Postgres>, filter: &ListFilter) {
     }
 }
 
-/// Incidents that were merged into `id` (for the brief).
-pub async fn merged_into(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Incident>> {
-    const SQL: &str = concat!(
-        "select ",
-        incident_columns!(),
-        " from incident where merged_into = $1 order by number limit 50"
-    );
-    let rows: Vec<IncidentRow> = sqlx::query_as(SQL).bind(id).fetch_all(conn).await?;
-    convert(rows)
+/// Numbers of the incidents that were merged into `id` (for the brief), lowest first.
+pub async fn merged_into(conn: &mut PgConnection, id: Uuid) -> Result<Vec<i64>> {
+    let numbers: Vec<(i64,)> = sqlx::query_as(
+        "select number from incident where merged_into = $1 order by number limit 50",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?;
+    Ok(numbers.into_iter().map(|(number,)| number).collect())
 }
 
 /// How many incidents exist (used by tests and tooling to check nothing was half-written).

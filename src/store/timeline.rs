@@ -93,24 +93,38 @@ pub async fn append(
     rows.into_iter().map(TimelineEntry::try_from).collect()
 }
 
-/// The newest `limit` entries, returned oldest first.
+/// The newest `limit` entries, returned oldest first, with how many entries the incident has
+/// in all (one round trip for both).
 pub async fn recent(
     conn: &mut PgConnection,
     incident_id: Uuid,
     limit: i64,
-) -> Result<Vec<TimelineEntry>> {
+) -> Result<(Vec<TimelineEntry>, i64)> {
     const SQL: &str = concat!(
-        "select * from (select ",
+        "select newest.*, (select count(*) from timeline_entry where incident_id = $1) as total \
+         from (select ",
         entry_columns!(),
         " from timeline_entry where incident_id = $1 \
           order by occurred_at desc, seq desc limit $2) newest order by occurred_at, seq"
     );
-    let rows: Vec<EntryRow> = sqlx::query_as(SQL)
+    let rows: Vec<CountedEntryRow> = sqlx::query_as(SQL)
         .bind(incident_id)
         .bind(limit)
         .fetch_all(conn)
         .await?;
-    rows.into_iter().map(TimelineEntry::try_from).collect()
+    let total = rows.first().map_or(0, |row| row.total);
+    let entries = rows
+        .into_iter()
+        .map(|row| TimelineEntry::try_from(row.entry))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((entries, total))
+}
+
+#[derive(FromRow)]
+struct CountedEntryRow {
+    #[sqlx(flatten)]
+    entry: EntryRow,
+    total: i64,
 }
 
 /// A page of entries in chronological order, after `after` (an `(occurred_at, seq)` position),
@@ -139,13 +153,4 @@ pub async fn page(
         .push_bind(limit);
     let rows: Vec<EntryRow> = sql.build_query_as().fetch_all(conn).await?;
     rows.into_iter().map(TimelineEntry::try_from).collect()
-}
-
-/// How many entries an incident has.
-pub async fn count(conn: &mut PgConnection, incident_id: Uuid) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("select count(*) from timeline_entry where incident_id = $1")
-        .bind(incident_id)
-        .fetch_one(conn)
-        .await?;
-    Ok(n)
 }
