@@ -85,6 +85,9 @@ pub fn connect(options: PgConnectOptions, max_connections: u32) -> PgPool {
         .max_connections(max_connections)
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(5))
+        // No ping before every acquire: it costs a round trip per use case. A connection that
+        // died meanwhile fails its call with `unavailable` and is dropped from the pool.
+        .test_before_acquire(false)
         .connect_lazy_with(options.application_name("firebreak"))
 }
 

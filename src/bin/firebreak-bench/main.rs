@@ -1,0 +1,378 @@
+//! `firebreak-bench`: what a Firebreak tool call costs over stdio and Streamable HTTP, next to
+//! what the same use case costs in-process (the floor), on a seeded database.
+//!
+//! It seeds N incidents (reused when the size matches), starts the real `firebreak` binary as
+//! `serve` (stdio) and `serve --http`, drives both with a real rmcp client, measures every tool
+//! of the reference workload with one client and the HTTP read/write mix with 1–64 clients, and
+//! writes the results as markdown and JSON. See `docs/benchmarks.md`.
+
+mod corpus;
+mod cpu;
+mod database;
+mod floor;
+mod measure;
+mod mix;
+mod plans;
+mod report;
+mod seed;
+mod servers;
+mod workload;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use firebreak::app::App;
+use sqlx::{Connection, PgConnection};
+
+use crate::floor::{AppCaller, SqlCaller};
+use crate::measure::{Caller, Timing, phase};
+use crate::report::{MemoryResult, Report, ToolResult, mib};
+use crate::servers::{HttpServer, McpCaller, memory};
+use crate::workload::{Tool, Workload, open_targets};
+
+/// Connections of the in-process floor; the same as the server's default pool.
+const POOL_SIZE: u32 = 10;
+
+/// Measures Firebreak tool calls over stdio and HTTP against the in-process floor.
+#[derive(Debug, Parser)]
+#[command(name = "firebreak-bench", version)]
+struct Options {
+    /// Incidents to seed [default: 100000, or 10000 with --quick].
+    #[arg(long)]
+    incidents: Option<i64>,
+    /// Quick mode for CI: 10k incidents, 1 s per phase, 1, 4 and 16 clients.
+    #[arg(long)]
+    quick: bool,
+    /// PostgreSQL server to use (any database on it); without it, an embedded cluster.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Data directory of the embedded cluster [default: firebreak-bench-UID/postgres in the
+    /// system temp dir].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The bench database, created if missing.
+    #[arg(long, default_value = "firebreak_bench")]
+    database: String,
+    /// Measured seconds per tool and path, and per concurrency level [default: 5, quick: 1].
+    #[arg(long)]
+    seconds_per_tool: Option<f64>,
+    /// Concurrent HTTP clients to measure [default: 1,4,16,64; quick: 1,4,16].
+    #[arg(long, value_delimiter = ',')]
+    clients: Option<Vec<usize>>,
+    /// The `firebreak` binary [default: next to this executable].
+    #[arg(long)]
+    firebreak: Option<PathBuf>,
+    /// Skip the one-client phases and run only the concurrent mix (for profiling the server).
+    #[arg(long)]
+    mix_only: bool,
+    /// Directory for bench.md, bench.json and the server logs.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Set `synchronous_commit = off` on the bench database (commits no longer wait for the
+    /// disk; results say so). Default: durable commits.
+    #[arg(long)]
+    synchronous_commit_off: bool,
+}
+
+// The same runtime as the server (multi-threaded, one worker per core), so the in-process
+// floor pays the same task wake-ups as the server does.
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = Options::parse();
+    match run(options).await {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(errors) => {
+            say(&format!(
+                "firebreak-bench: {errors} calls failed (see the report)"
+            ));
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            say(&format!("firebreak-bench: {err:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Progress and errors go to stderr; stdout carries the report.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// The git revision of the working directory, and whether it has uncommitted changes.
+fn revision() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    // Uncommitted changes to the benchmark itself or the docs do not change what is measured.
+    let product = [
+        "status",
+        "--porcelain",
+        "--",
+        "src",
+        ":!src/bin/firebreak-bench",
+        "migrations",
+        "Cargo.lock",
+    ];
+    match (git(&["rev-parse", "--short", "HEAD"]), git(&product)) {
+        (Some(head), Some(changes)) if changes.is_empty() => head,
+        (Some(head), Some(_)) => format!("{head} with uncommitted changes to the product"),
+        _ => "unknown (not run from a git checkout)".to_owned(),
+    }
+}
+
+async fn run(options: Options) -> anyhow::Result<u64> {
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let incidents = options
+        .incidents
+        .unwrap_or(if options.quick { 10_000 } else { 100_000 });
+    if incidents < 100 {
+        bail!("--incidents must be at least 100");
+    }
+    let seconds = options
+        .seconds_per_tool
+        .unwrap_or(if options.quick { 1.0 } else { 5.0 });
+    let timing = Timing {
+        warmup: Duration::from_secs_f64((seconds / 5.0).clamp(0.2, 1.0)),
+        measure: Duration::from_secs_f64(seconds),
+    };
+    let levels = options.clients.clone().unwrap_or_else(|| {
+        if options.quick {
+            vec![1, 4, 16]
+        } else {
+            vec![1, 4, 16, 64]
+        }
+    });
+    if levels.contains(&0) {
+        bail!("--clients must be positive");
+    }
+    let firebreak = match &options.firebreak {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?.with_file_name("firebreak"),
+    };
+    if !firebreak.is_file() {
+        bail!(
+            "the firebreak binary {} does not exist: build it first (`cargo build --release --bins`, \
+             or `cargo build --bins` for a debug run) or pass --firebreak PATH",
+            firebreak.display()
+        );
+    }
+    let logs = match &options.out {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("firebreak-bench-{}", nix::unistd::geteuid())),
+    };
+    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+
+    say(&format!("preparing database {} …", options.database));
+    let database_url = options
+        .database_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty());
+    let db = database::prepare(
+        database_url,
+        options.data_dir.clone(),
+        &options.database,
+        options.synchronous_commit_off,
+    )
+    .await?;
+    let mut conn = PgConnection::connect_with(&db.options).await?;
+    say(&format!(
+        "seeding {incidents} incidents (reused if already seeded) …"
+    ));
+    let seed = seed::ensure(&mut conn, incidents).await?;
+    conn.close().await?;
+    let machine = database::machine(&db).await?;
+    let pool = database::pool(&db.options, POOL_SIZE);
+    let targets = open_targets(&pool, seed.incidents).await?;
+    if targets.is_empty() {
+        bail!("the seed has no open incidents to write to");
+    }
+
+    // Before any phase writes, so they describe the seeded data.
+    let mut sampler = Workload::new(7, seed.incidents, Vec::new(), String::new());
+    let selectivity = plans::selectivity(&pool, &mut sampler).await?;
+    let plans = plans::plans(&pool).await?;
+
+    say(&format!(
+        "starting {} (stdio and HTTP) …",
+        firebreak.display()
+    ));
+    let (stdio, stdio_pid) =
+        servers::stdio(&firebreak, &db.url, &logs.join("stdio-server.log")).await?;
+    let http_server = HttpServer::start(&firebreak, &db.url, &logs.join("http-server.log")).await?;
+    let http = http_server.client().await?;
+    let app = AppCaller::new(App::from_pool(firebreak::store::connect(
+        db.options.clone(),
+        POOL_SIZE,
+    )));
+    let sql = SqlCaller(pool.clone());
+    let tag = format!("{:x}", chrono::Utc::now().timestamp());
+
+    let mut phases = Phases {
+        workload: Workload::new(42, seed.incidents, targets, tag.clone()),
+        pool: pool.clone(),
+        seed,
+        timing,
+    };
+    let mut tools = Vec::new();
+    let tools_to_measure: &[Tool] = if options.mix_only { &[] } else { &Tool::ALL };
+    for &tool in tools_to_measure {
+        let use_case_floor = phases.measure(&app, tool, "use-case floor").await?;
+        let sql_floor = match tool {
+            Tool::Get | Tool::ListFiltered | Tool::ListText => {
+                Some(phases.measure(&sql, tool, "SQL floor").await?)
+            }
+            _ => None,
+        };
+        let stdio_stats = phases.measure(&McpCaller(&stdio), tool, "stdio").await?;
+        let http_stats = phases.measure(&McpCaller(&http), tool, "HTTP").await?;
+        let floor = use_case_floor.p50_ms.max(f64::MIN_POSITIVE);
+        tools.push(ToolResult {
+            tool: tool.label().to_owned(),
+            stdio_ratio: stdio_stats.p50_ms / floor,
+            http_ratio: http_stats.p50_ms / floor,
+            use_case_floor,
+            sql_floor,
+            stdio: stdio_stats,
+            http: http_stats,
+        });
+    }
+
+    let probe = cpu::CpuProbe::new(http_server.pid, &pool).await;
+    let mut concurrency = Vec::new();
+    for clients in levels {
+        let result = mix::run(
+            &http_server,
+            probe,
+            clients,
+            &pool,
+            seed.incidents,
+            timing,
+            &tag,
+        )
+        .await?;
+        seed::decline_declared(&pool, &seed).await?;
+        say(&format!(
+            "  mix, {clients:>3} HTTP clients: {:>6.0} calls/s  p50 {:.3} ms  p99 {:.3} ms  \
+             errors {}  max RSS {:.1} MiB",
+            result.stats.calls_per_second,
+            result.stats.p50_ms,
+            result.stats.p99_ms,
+            result.stats.errors,
+            result.max_rss_mib
+        ));
+        for message in &result.stats.error_messages {
+            say(&format!("    {message}"));
+        }
+        concurrency.push(result);
+    }
+    let memory = MemoryResult {
+        stdio_peak_mib: mib(memory(stdio_pid)?.hwm_kib),
+        http_peak_mib: mib(memory(http_server.pid)?.hwm_kib),
+        http_max_sampled_rss_mib: concurrency
+            .iter()
+            .map(|c| c.max_rss_mib)
+            .fold(0.0, f64::max),
+    };
+    stdio.cancel().await.context("closing the stdio session")?;
+    http.cancel().await.context("closing the HTTP client")?;
+    http_server.stop().await?;
+
+    let errors = tools
+        .iter()
+        .flat_map(|t| {
+            [&t.use_case_floor, &t.stdio, &t.http]
+                .into_iter()
+                .chain(&t.sql_floor)
+        })
+        .chain(concurrency.iter().map(|c| &c.stats))
+        .map(|s| s.errors)
+        .sum();
+    let report = Report {
+        command,
+        revision: revision(),
+        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        durability: if options.synchronous_commit_off {
+            "synchronous_commit = off on the bench database (NOT durable: a crash may lose the \
+             last commits)"
+                .to_owned()
+        } else {
+            "durable (synchronous_commit as configured on the server)".to_owned()
+        },
+        machine,
+        incidents,
+        seed_reused: !seed.is_fresh,
+        seed_seconds: seed.seconds,
+        warmup_seconds: timing.warmup.as_secs_f64(),
+        seconds_per_tool: seconds,
+        server_pool_size: "10 connections (Firebreak's default)".to_owned(),
+        selectivity,
+        tools,
+        concurrency,
+        memory,
+        plans,
+        errors,
+    };
+    let markdown = report.markdown();
+    writeln!(std::io::stdout().lock(), "{markdown}")?;
+    if let Some(dir) = &options.out {
+        std::fs::write(dir.join("bench.md"), &markdown)?;
+        std::fs::write(
+            dir.join("bench.json"),
+            serde_json::to_string_pretty(&report)?,
+        )?;
+        say(&format!(
+            "wrote {0}/bench.md and {0}/bench.json",
+            dir.display()
+        ));
+    }
+    Ok(errors)
+}
+
+/// The single-client phases: one workload whose targets are re-read before each phase, so
+/// every write starts from the versions in the database.
+struct Phases {
+    workload: Workload,
+    pool: sqlx::PgPool,
+    seed: seed::Seed,
+    timing: Timing,
+}
+
+impl Phases {
+    async fn measure<C: Caller>(
+        &mut self,
+        caller: &C,
+        tool: Tool,
+        path: &str,
+    ) -> anyhow::Result<measure::Stats> {
+        self.workload
+            .set_targets(open_targets(&self.pool, self.seed.incidents).await?);
+        let stats = phase(caller, &mut self.workload, tool, self.timing)
+            .await
+            .stats();
+        seed::decline_declared(&self.pool, &self.seed).await?;
+        say(&format!(
+            "  {:<26} {:<15} p50 {:>7.3} ms  p99 {:>7.3} ms  {:>6.0}/s  errors {}",
+            tool.label(),
+            path,
+            stats.p50_ms,
+            stats.p99_ms,
+            stats.calls_per_second,
+            stats.errors
+        ));
+        for message in &stats.error_messages {
+            say(&format!("    {message}"));
+        }
+        Ok(stats)
+    }
+}

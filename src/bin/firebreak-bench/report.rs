@@ -1,0 +1,222 @@
+//! The results: one structure, written as JSON and as markdown tables.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::cpu::CpuPerCall;
+use crate::database::Machine;
+use crate::measure::Stats;
+use crate::plans::{Plan, Selectivity};
+
+/// Everything a run measured, with what it ran on.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    pub(crate) command: String,
+    pub(crate) revision: String,
+    pub(crate) finished_at: String,
+    pub(crate) machine: Machine,
+    pub(crate) incidents: i64,
+    pub(crate) seed_reused: bool,
+    pub(crate) seed_seconds: f64,
+    pub(crate) durability: String,
+    pub(crate) warmup_seconds: f64,
+    pub(crate) seconds_per_tool: f64,
+    pub(crate) server_pool_size: String,
+    pub(crate) selectivity: Vec<Selectivity>,
+    pub(crate) tools: Vec<ToolResult>,
+    pub(crate) concurrency: Vec<MixResult>,
+    pub(crate) memory: MemoryResult,
+    pub(crate) plans: Vec<Plan>,
+    pub(crate) errors: u64,
+}
+
+/// One tool over every path.
+#[derive(Debug, Serialize)]
+pub(crate) struct ToolResult {
+    pub(crate) tool: String,
+    pub(crate) use_case_floor: Stats,
+    pub(crate) sql_floor: Option<Stats>,
+    pub(crate) stdio: Stats,
+    pub(crate) http: Stats,
+    pub(crate) stdio_ratio: f64,
+    pub(crate) http_ratio: f64,
+}
+
+/// One concurrency level of the HTTP mix.
+#[derive(Debug, Serialize)]
+pub(crate) struct MixResult {
+    pub(crate) clients: usize,
+    pub(crate) stats: Stats,
+    /// CPU milliseconds per call during the measured window, by process.
+    pub(crate) cpu: CpuPerCall,
+    pub(crate) max_rss_mib: f64,
+}
+
+/// The servers' resident memory.
+#[derive(Debug, Serialize)]
+pub(crate) struct MemoryResult {
+    pub(crate) stdio_peak_mib: f64,
+    pub(crate) http_peak_mib: f64,
+    pub(crate) http_max_sampled_rss_mib: f64,
+}
+
+/// KiB to MiB, one decimal.
+pub(crate) fn mib(kib: u64) -> f64 {
+    (kib as f64 / 1024.0 * 10.0).round() / 10.0
+}
+
+fn ratio(value: f64, floor: f64) -> String {
+    if floor > 0.0 {
+        format!("{:.2}×", value / floor)
+    } else {
+        "–".to_owned()
+    }
+}
+
+fn row(out: &mut String, tool: &str, path: &str, stats: &Stats, floor: f64) {
+    let _ = writeln!(
+        out,
+        "| {tool} | {path} | {:.3} | {:.3} | {:.3} | {:.0} | {} | {} |",
+        stats.p50_ms,
+        stats.p90_ms,
+        stats.p99_ms,
+        stats.calls_per_second,
+        ratio(stats.p50_ms, floor),
+        stats.errors
+    );
+}
+
+impl Report {
+    pub(crate) fn markdown(&self) -> String {
+        let mut out = String::new();
+        let m = &self.machine;
+        let _ = writeln!(out, "# firebreak-bench: {} incidents\n", self.incidents);
+        let _ = writeln!(out, "- command: `{}`", self.command);
+        let _ = writeln!(out, "- revision: {}", self.revision);
+        let _ = writeln!(out, "- finished: {}", self.finished_at);
+        let _ = writeln!(
+            out,
+            "- machine: {} cores, {}, {} GiB RAM, {}",
+            m.cores, m.cpu, m.memory_gib, m.os
+        );
+        let _ = writeln!(
+            out,
+            "- PostgreSQL {} ({}); synchronous_commit = {}, fsync = {}, shared_buffers = {}",
+            m.postgres, m.database_server, m.synchronous_commit, m.fsync, m.shared_buffers
+        );
+        let _ = writeln!(out, "- durability: {}", self.durability);
+        let _ = writeln!(
+            out,
+            "- seed: {} ({:.1} s to seed)",
+            if self.seed_reused { "reused" } else { "fresh" },
+            self.seed_seconds
+        );
+        let _ = writeln!(
+            out,
+            "- each phase: {:.1} s warm-up, then {:.1} s measured, one client in a closed loop; \
+             server pool: {}",
+            self.warmup_seconds, self.seconds_per_tool, self.server_pool_size
+        );
+        for s in &self.selectivity {
+            let _ = writeln!(
+                out,
+                "- {}: {} sample queries match {:.0} incidents on average (median {}, max {})",
+                s.query, s.samples, s.mean, s.median, s.max
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n## One client, per tool\n\n\
+             *use-case floor*: the same use case called in-process through `firebreak::app::App` \
+             (its SQL round trips plus domain code; no MCP, JSON or transport). *SQL floor*: one \
+             statement returning the same rows, via sqlx. × floor = p50 ÷ use-case floor p50.\n\n\
+             | tool | path | p50 ms | p90 ms | p99 ms | calls/s | × floor | errors |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|"
+        );
+        for t in &self.tools {
+            let floor = t.use_case_floor.p50_ms;
+            row(
+                &mut out,
+                &t.tool,
+                "use-case floor",
+                &t.use_case_floor,
+                floor,
+            );
+            if let Some(sql) = &t.sql_floor {
+                row(&mut out, &t.tool, "SQL floor", sql, floor);
+            }
+            row(&mut out, &t.tool, "stdio", &t.stdio, floor);
+            row(&mut out, &t.tool, "HTTP", &t.http, floor);
+        }
+        let _ = writeln!(
+            out,
+            "\n## Tool call p50 against the floor\n\n\
+             | tool | SQL floor p50 | use-case floor p50 | stdio p50 | stdio ÷ floor | HTTP p50 | HTTP ÷ floor |\n\
+             |---|---:|---:|---:|---:|---:|---:|"
+        );
+        for t in &self.tools {
+            let sql = t
+                .sql_floor
+                .as_ref()
+                .map_or_else(|| "–".to_owned(), |s| format!("{:.3}", s.p50_ms));
+            let _ = writeln!(
+                out,
+                "| {} | {sql} | {:.3} | {:.3} | {:.2}× | {:.3} | {:.2}× |",
+                t.tool,
+                t.use_case_floor.p50_ms,
+                t.stdio.p50_ms,
+                t.stdio_ratio,
+                t.http.p50_ms,
+                t.http_ratio
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n## Concurrent HTTP clients, 80% reads / 20% writes\n\n\
+             Mix: get_incident 50%, list_incidents 30% (filters 20, text 10), \
+             add_timeline_entry 10%, update_incident 7%, declare_incident 3%. Each client is its \
+             own rmcp client (own connection) in a closed loop. CPU ms per call: CPU time \
+             used during the measured window ÷ calls, for the server, the benchmark's own \
+             clients (same machine) and PostgreSQL (all its processes).\n\n\
+             | clients | calls/s | p50 ms | p90 ms | p99 ms | errors | max RSS MiB | CPU ms/call: server | clients | PostgreSQL |\n\
+             |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for c in &self.concurrency {
+            let postgres = c
+                .cpu
+                .postgres_ms
+                .map_or_else(|| "n/a".to_owned(), |ms| format!("{ms:.2}"));
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} | {:.3} | {:.3} | {:.3} | {} | {:.1} | {:.2} | {:.2} | {postgres} |",
+                c.clients,
+                c.stats.calls_per_second,
+                c.stats.p50_ms,
+                c.stats.p90_ms,
+                c.stats.p99_ms,
+                c.stats.errors,
+                c.max_rss_mib,
+                c.cpu.server_ms,
+                c.cpu.bench_clients_ms
+            );
+        }
+        let mem = &self.memory;
+        let _ = writeln!(
+            out,
+            "\n## Server memory\n\n\
+             Peak resident set (`VmHWM`) over the whole run: stdio server {:.1} MiB, HTTP server \
+             {:.1} MiB; largest `VmRSS` sampled every 50 ms during the concurrent runs: {:.1} MiB.",
+            mem.stdio_peak_mib, mem.http_peak_mib, mem.http_max_sampled_rss_mib
+        );
+        for plan in &self.plans {
+            let _ = writeln!(
+                out,
+                "\n### Plan: {}\n\nParameters: {}\n\n```text\n{}\n```",
+                plan.name, plan.parameters, plan.plan
+            );
+        }
+        let _ = writeln!(out, "\nErrors: {}", self.errors);
+        out
+    }
+}
