@@ -17,6 +17,8 @@ pub mod tool_error;
 pub mod views;
 mod wire;
 
+use std::sync::Arc;
+
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
@@ -66,8 +68,10 @@ pub enum Transport {
 pub struct FirebreakServer {
     app: App,
     transport: Transport,
-    tool_router: ToolRouter<FirebreakServer>,
-    prompt_router: PromptRouter<FirebreakServer>,
+    // Shared, not copied: stateless HTTP clones the server for every request, and cloning the
+    // routers would copy every tool's name, description and schemas each time.
+    tool_router: Arc<ToolRouter<FirebreakServer>>,
+    prompt_router: Arc<PromptRouter<FirebreakServer>>,
 }
 
 impl FirebreakServer {
@@ -76,13 +80,15 @@ impl FirebreakServer {
         FirebreakServer {
             app,
             transport,
-            tool_router: Self::incident_tools()
-                + Self::lifecycle_tools()
-                + Self::timeline_tools()
-                + Self::runbook_tools()
-                + Self::postmortem_tools()
-                + Self::action_item_tools(),
-            prompt_router: Self::prompt_router(),
+            tool_router: Arc::new(
+                Self::incident_tools()
+                    + Self::lifecycle_tools()
+                    + Self::timeline_tools()
+                    + Self::runbook_tools()
+                    + Self::postmortem_tools()
+                    + Self::action_item_tools(),
+            ),
+            prompt_router: Arc::new(Self::prompt_router()),
         }
     }
 
