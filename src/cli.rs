@@ -94,19 +94,32 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
 /// Connects to the configured database (starting the embedded cluster when there is no URL)
 /// and applies migrations.
 pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, Error> {
-    let options = match database_url(args) {
-        Some(url) => url
-            .expose()
-            .parse::<PgConnectOptions>()
-            .map_err(Error::DatabaseUrl)?,
+    Ok(connect_with_cluster(args).await?.0)
+}
+
+/// Like [`connect`], and also hands back the embedded cluster when one is used (located once).
+async fn connect_with_cluster(
+    args: &DatabaseArgs,
+) -> Result<(PgPool, Option<EmbeddedCluster>), Error> {
+    let (options, cluster) = match database_url(args) {
+        Some(url) => {
+            let options = url
+                .expose()
+                .parse::<PgConnectOptions>()
+                .map_err(Error::DatabaseUrl)?;
+            (options, None)
+        }
         None => {
             let cluster = embedded_cluster(args)?;
-            cluster.ensure_running(EMBEDDED_DATABASE).await?
+            (
+                cluster.ensure_running(EMBEDDED_DATABASE).await?,
+                Some(cluster),
+            )
         }
     };
     let pool = store::connect(options, args.db_pool_size);
     store::migrate(&pool).await?;
-    Ok(pool)
+    Ok((pool, cluster))
 }
 
 /// The configured database URL; an empty `DATABASE_URL=` counts as unset.
@@ -140,15 +153,16 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         }
         None => None,
     };
-    let app = App::new(connect(database).await?, settings(&args)?);
+    let (pool, cluster) = connect_with_cluster(database).await?;
+    let app = App::new(pool, settings(&args)?);
     if let Some(dir) = &args.runbooks_dir {
         let report = app.sync_runbooks(dir).await?;
         tracing::info!(dir = %dir.display(), "runbooks loaded: {report}");
     }
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    if database_url(database).is_none() {
+    if let Some(cluster) = cluster {
         tokio::spawn(revive_embedded_cluster(
-            embedded_cluster(database)?,
+            cluster,
             app.clone(),
             shutdown.clone(),
         ));

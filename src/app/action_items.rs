@@ -117,9 +117,9 @@ impl App {
         let owner = validation::optional_name("owner", query.owner)?;
         let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
         let now = Utc::now();
-        let mut tx = self.begin().await?;
+        let mut conn = self.read().await?;
         let incident_id = match query.incident {
-            Some(reference) => Some(load(&mut tx, reference, false).await?.id),
+            Some(reference) => Some(load(&mut conn, reference, false).await?.id),
             None => None,
         };
         let filter = ListFilter {
@@ -129,8 +129,7 @@ impl App {
             overdue: query.overdue,
             today: now.date_naive(),
         };
-        let mut items = store::action_items::list(&mut tx, &filter, after, limit + 1).await?;
-        commit(tx).await?;
+        let mut items = store::action_items::list(&mut conn, &filter, after, limit + 1).await?;
         let next_cursor = if items.len() as i64 > limit {
             items.truncate(limit as usize);
             items.last().map(cursor)
@@ -142,16 +141,6 @@ impl App {
             next_cursor,
             now,
         })
-    }
-
-    /// Every action item of an incident (any status), oldest first.
-    #[tracing::instrument(skip_all, fields(incident = %reference))]
-    pub async fn action_items_for(&self, reference: IncidentRef) -> Result<Vec<ActionItem>> {
-        let mut tx = self.begin().await?;
-        let incident = load(&mut tx, reference, false).await?;
-        let items = store::action_items::for_incident(&mut tx, incident.id).await?;
-        commit(tx).await?;
-        Ok(items)
     }
 }
 

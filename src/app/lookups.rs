@@ -1,7 +1,7 @@
 //! Read-only lookups behind MCP resources, prompts and completions: the latest entries of a
 //! timeline, and the incidents a partly typed reference may mean.
 
-use crate::app::{App, Result, commit, load};
+use crate::app::{App, Result, load};
 use crate::domain::{Incident, IncidentRef, Status, TimelineEntry, ValidationError};
 use crate::store;
 
@@ -39,10 +39,9 @@ impl App {
         limit: i64,
     ) -> Result<RecentTimeline> {
         let limit = limit.clamp(1, RECENT_MAX);
-        let mut tx = self.begin().await?;
-        let incident = load(&mut tx, reference, false).await?;
-        let (entries, total) = store::timeline::recent(&mut tx, incident.id, limit).await?;
-        commit(tx).await?;
+        let mut conn = self.read().await?;
+        let incident = load(&mut conn, reference, false).await?;
+        let (entries, total) = store::timeline::recent(&mut conn, incident.id, limit).await?;
         Ok(RecentTimeline {
             incident,
             entries,
@@ -63,10 +62,9 @@ impl App {
         }
         let limit = limit.clamp(1, SUGGESTIONS_MAX);
         let open: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
-        let mut tx = self.begin().await?;
+        let mut conn = self.read().await?;
         let mut incidents =
-            store::incidents::with_number_prefix(&mut tx, digits, &open, limit + 1).await?;
-        commit(tx).await?;
+            store::incidents::with_number_prefix(&mut conn, digits, &open, limit + 1).await?;
         let has_more = incidents.len() as i64 > limit;
         incidents.truncate(limit as usize);
         Ok(IncidentSuggestions {

@@ -125,12 +125,11 @@ impl App {
         reference: IncidentRef,
         with_markdown: bool,
     ) -> Result<PostmortemDocument> {
-        let mut tx = self.begin().await?;
-        let incident = load(&mut tx, reference, false).await?;
-        let postmortem = store::postmortems::find(&mut tx, incident.id, false)
+        let mut conn = self.read().await?;
+        let incident = load(&mut conn, reference, false).await?;
+        let postmortem = store::postmortems::find(&mut conn, incident.id, false)
             .await?
             .ok_or_else(|| Error::NoPostmortem(incident.reference()))?;
-        commit(tx).await?;
         let markdown = if with_markdown {
             Some(self.render_postmortem(&incident, &postmortem)?)
         } else {

@@ -13,7 +13,7 @@ pub use sync::{InvalidFile, SyncReport};
 
 use chrono::{DateTime, Utc};
 
-use crate::app::{App, Error, Result, commit};
+use crate::app::{App, Error, Result};
 use crate::domain::runbook::{Criteria, RunbookMatch, RunbookSummary, StoredRunbook};
 use crate::domain::{IncidentRef, ValidationError, validation};
 use crate::integrations::runbook_fetch::{FetchLimits, RunbookFetcher};
@@ -66,9 +66,8 @@ impl App {
     /// the slug or the version does not exist.
     #[tracing::instrument(skip_all, fields(slug = %slug, version = ?version))]
     pub async fn runbook_version(&self, slug: &str, version: Option<i64>) -> Result<StoredRunbook> {
-        let mut tx = self.begin().await?;
-        let found = find(&mut tx, slug, version).await?;
-        commit(tx).await?;
+        let mut conn = self.read().await?;
+        let found = find(&mut conn, slug, version).await?;
         Ok(found)
     }
 
@@ -76,9 +75,8 @@ impl App {
     /// MCP `resources/list` shows.
     #[tracing::instrument(skip_all)]
     pub async fn list_runbooks(&self, limit: i64) -> Result<Vec<RunbookSummary>> {
-        let mut tx = self.begin().await?;
-        let list = store::runbooks::list_active(&mut tx, limit.clamp(1, 500)).await?;
-        commit(tx).await?;
+        let mut conn = self.read().await?;
+        let list = store::runbooks::list_active(&mut conn, limit.clamp(1, 500)).await?;
         Ok(list)
     }
 
@@ -86,10 +84,9 @@ impl App {
     /// 1–100): for completing a partly typed slug.
     #[tracing::instrument(skip_all)]
     pub async fn runbook_slugs(&self, prefix: &str, limit: i64) -> Result<Vec<String>> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.read().await?;
         let slugs =
-            store::runbooks::slugs_with_prefix(&mut tx, prefix, limit.clamp(1, 100)).await?;
-        commit(tx).await?;
+            store::runbooks::slugs_with_prefix(&mut conn, prefix, limit.clamp(1, 100)).await?;
         Ok(slugs)
     }
 
@@ -100,17 +97,16 @@ impl App {
         let limit = validation::limit("limit", request.limit, FIND_DEFAULT, FIND_MAX)?;
         let mut criteria =
             Criteria::parse(request.text.as_deref(), request.service, request.alert)?;
-        let mut tx = self.begin().await?;
+        let mut conn = self.read().await?;
         let incident = match request.incident {
             Some(reference) => {
-                let incident = crate::app::load(&mut tx, reference, false).await?;
+                let incident = crate::app::load(&mut conn, reference, false).await?;
                 criteria.add_incident(&incident);
                 Some(incident.reference())
             }
             None => None,
         };
-        let mut matches = store::runbooks::search(&mut tx, &criteria, limit + 1).await?;
-        commit(tx).await?;
+        let mut matches = store::runbooks::search(&mut conn, &criteria, limit + 1).await?;
         let is_truncated = matches.len() as i64 > limit;
         matches.truncate(limit as usize);
         Ok(RunbookMatches {

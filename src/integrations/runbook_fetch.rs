@@ -155,11 +155,6 @@ impl RunbookFetcher {
         })
     }
 
-    /// The limits in force.
-    pub fn limits(&self) -> FetchLimits {
-        self.limits
-    }
-
     /// Parses `raw` and checks it against the rules; the fragment is dropped.
     pub fn check_url(&self, raw: &str) -> Result<Url, FetchError> {
         if raw.len() > URL_MAX_BYTES {

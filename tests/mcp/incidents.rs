@@ -228,6 +228,8 @@ async fn listing_filters_and_pages_with_a_stable_cursor() {
     assert_eq!(refs(&major), ["INC-4", "INC-2"]);
     let other_service = ok(call(&client, "list_incidents", json!({"service": "web"})).await);
     assert!(refs(&other_service).is_empty());
+    let api = ok(call(&client, "list_incidents", json!({"service": "api"})).await);
+    assert_eq!(refs(&api), ["INC-5", "INC-4", "INC-3", "INC-2", "INC-1"]);
 }
 
 #[tokio::test]

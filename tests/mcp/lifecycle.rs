@@ -95,6 +95,7 @@ async fn resolving_straight_from_investigating_also_stamps_mitigation() {
         json!({"incident": reference, "resolution": "Rolled back"}),
     )
     .await);
+    assert!(resolved["mitigated_at"].is_string());
     assert_eq!(resolved["mitigated_at"], resolved["resolved_at"]);
     let brief = ok(call(&client, "get_incident", json!({"incident": reference})).await);
     let names: Vec<(&str, bool)> = brief["durations"]

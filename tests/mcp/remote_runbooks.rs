@@ -194,7 +194,11 @@ async fn a_remote_runbook_is_fetched_parsed_cached_and_revalidated_by_etag() {
     assert_eq!(second["markdown"], REMOTE);
     assert_eq!(second["content_hash"], first["content_hash"]);
     assert_eq!(second["stale"], false);
-    assert!(second["fetched_at"].as_str() >= first["fetched_at"].as_str());
+    let (first_at, second_at) = (
+        first["fetched_at"].as_str().unwrap(),
+        second["fetched_at"].as_str().unwrap(),
+    );
+    assert!(second_at >= first_at, "{second_at} < {first_at}");
     host.stop().await;
 }
 

@@ -538,6 +538,7 @@ async fn a_stopped_embedded_cluster_is_started_again_while_serving() {
     assert!(stopped.contains("stopped"), "db stop:\n{stopped}");
     // Calls fail with `unavailable` until the server has started the cluster again.
     let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut outage_calls = 0;
     loop {
         let result = call(&client, "get_incident", json!({"incident": reference})).await;
         if result.is_error != Some(true) {
@@ -545,6 +546,7 @@ async fn a_stopped_embedded_cluster_is_started_again_while_serving() {
             break;
         }
         assert_eq!(failure(result).code, "unavailable");
+        outage_calls += 1;
         assert!(
             tokio::time::Instant::now() < deadline,
             "the cluster was not started again; stderr:\n{}",
@@ -552,6 +554,8 @@ async fn a_stopped_embedded_cluster_is_started_again_while_serving() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The revive check runs every two seconds, so the call right after the stop sees the outage.
+    assert!(outage_calls > 0, "no call saw the outage");
     assert!(dir.db("status").await.contains("running"));
     client.cancel().await.unwrap();
 }

@@ -280,12 +280,20 @@ fn criteria_split_text_into_plain_words() {
         Criteria::parse(Some("Disk \"full\" -or- db-3 OR disk 502 x"), None, None).unwrap();
     assert_eq!(criteria.words, ["disk", "full", "db", "502"]);
     assert_eq!(criteria.text_query().unwrap(), "disk or full or db or 502");
-    assert!(Criteria::parse(Some("  "), None, None).is_err());
+    assert_eq!(
+        Criteria::parse(Some("  "), None, None).unwrap_err().field,
+        "text"
+    );
     assert_eq!(
         Criteria::parse(Some("a 1"), None, None).unwrap_err().field,
         "text"
     );
-    assert!(Criteria::parse(None, Some("Not A Slug".into()), None).is_err());
+    assert_eq!(
+        Criteria::parse(None, Some("Not A Slug".into()), None)
+            .unwrap_err()
+            .field,
+        "service"
+    );
     assert_eq!(
         Criteria::parse(None, None, Some("".into()))
             .unwrap_err()
