@@ -3,6 +3,7 @@
 //! Depends on `domain` types (and sqlx); knows nothing about MCP.
 
 pub mod action_items;
+pub mod brief;
 pub mod cluster;
 pub mod idempotency;
 pub mod incidents;

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::app::{App, Error, Result, check_version, commit, load};
+use crate::app::{App, Error, Result, check_version, commit, load, runbooks};
 use crate::domain::action_item::ActionItem;
 use crate::domain::runbook::StepTaken;
 use crate::domain::{
@@ -20,6 +20,8 @@ use crate::store;
 const BRIEF_TIMELINE_ENTRIES: i64 = 20;
 /// How many open action items the brief shows.
 const BRIEF_ACTION_ITEMS: i64 = 20;
+/// How many merged-in incidents the brief names.
+const BRIEF_MERGED_FROM: i64 = 50;
 /// The idempotency scope of a declaration.
 const DECLARE: &str = "declare_incident";
 
@@ -102,8 +104,28 @@ impl App {
     #[tracing::instrument(skip_all, fields(incident = %reference))]
     pub async fn incident_brief(&self, reference: IncidentRef) -> Result<IncidentBrief> {
         let mut conn = self.read().await?;
-        let incident = load(&mut conn, reference, false).await?;
-        brief(&mut conn, incident).await
+        let now = Utc::now();
+        let limits = store::brief::BriefLimits {
+            timeline_entries: BRIEF_TIMELINE_ENTRIES,
+            runbook_steps: runbooks::BRIEF_STEPS_MAX,
+            action_items: BRIEF_ACTION_ITEMS,
+            merged_from: BRIEF_MERGED_FROM,
+        };
+        let record = store::brief::load(&mut conn, reference, limits)
+            .await?
+            .ok_or(Error::NotFound(reference))?;
+        Ok(IncidentBrief {
+            durations: durations(&record.incident, now),
+            runbook_steps: runbooks::steps_taken(&record.runbook_step_entries),
+            incident: record.incident,
+            roles: record.roles,
+            recent_timeline: record.recent_timeline,
+            timeline_total: record.timeline_total,
+            merged_into_number: record.merged_into_number,
+            merged_from: record.merged_from,
+            open_action_items: record.open_action_items,
+            now,
+        })
     }
 
     /// Edits fields; each change becomes a timeline entry. Nothing changes → nothing is written.
@@ -248,36 +270,6 @@ async fn insert(
         incident,
         is_deduplicated: false,
         is_replay: false,
-    })
-}
-
-/// Loads what the brief shows around an incident.
-pub(crate) async fn brief(conn: &mut PgConnection, incident: Incident) -> Result<IncidentBrief> {
-    let now = Utc::now();
-    let roles = store::roles::current(conn, incident.id).await?;
-    let (recent_timeline, timeline_total) =
-        store::timeline::recent(conn, incident.id, BRIEF_TIMELINE_ENTRIES).await?;
-    let merged_into_number = match incident.merged_into {
-        Some(id) => store::incidents::find(conn, IncidentRef::Id(id), false)
-            .await?
-            .map(|target| target.number),
-        None => None,
-    };
-    let merged_from = store::incidents::merged_into(conn, incident.id).await?;
-    let runbook_steps = crate::app::runbooks::steps_taken(conn, incident.id).await?;
-    let open_action_items =
-        store::action_items::outstanding_for(conn, incident.id, BRIEF_ACTION_ITEMS).await?;
-    Ok(IncidentBrief {
-        durations: durations(&incident, now),
-        incident,
-        roles,
-        recent_timeline,
-        timeline_total,
-        merged_into_number,
-        merged_from,
-        runbook_steps,
-        open_action_items,
-        now,
     })
 }
 

@@ -16,9 +16,11 @@ macro_rules! item_columns {
          a.created_by_client, a.created_by_channel, a.created_at, a.updated_at, a.completed_at"
     };
 }
+pub(super) use item_columns;
 
-#[derive(FromRow)]
-struct ActionItemRow {
+/// A stored item as a query (or `json_agg` of rows) returns it.
+#[derive(FromRow, serde::Deserialize)]
+pub(super) struct ActionItemRow {
     id: Uuid,
     number: i64,
     incident_id: Uuid,
@@ -186,28 +188,6 @@ pub async fn for_incident(conn: &mut PgConnection, incident_id: Uuid) -> Result<
     );
     let rows: Vec<ActionItemRow> = sqlx::query_as(SQL)
         .bind(incident_id)
-        .fetch_all(conn)
-        .await?;
-    convert(rows)
-}
-
-/// An incident's `open` and `in_progress` items, soonest due first (undated last), at most
-/// `limit`.
-pub async fn outstanding_for(
-    conn: &mut PgConnection,
-    incident_id: Uuid,
-    limit: i64,
-) -> Result<Vec<ActionItem>> {
-    const SQL: &str = concat!(
-        "select ",
-        item_columns!(),
-        " from action_item a join incident i on i.id = a.incident_id \
-          where a.incident_id = $1 and a.status in ('open', 'in_progress') \
-          order by coalesce(a.due_on, 'infinity'::date), a.number limit $2"
-    );
-    let rows: Vec<ActionItemRow> = sqlx::query_as(SQL)
-        .bind(incident_id)
-        .bind(limit)
         .fetch_all(conn)
         .await?;
     convert(rows)

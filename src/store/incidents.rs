@@ -19,9 +19,11 @@ macro_rules! incident_columns {
          identified_at, mitigated_at, resolved_at, closed_at, updated_at"
     };
 }
+pub(super) use incident_columns;
 
+/// A stored incident as a query returns it.
 #[derive(FromRow)]
-struct IncidentRow {
+pub(super) struct IncidentRow {
     id: Uuid,
     number: i64,
     title: String,
@@ -330,17 +332,6 @@ fn push_filters(sql: &mut QueryBuilder<Postgres>, filter: &ListFilter) {
     if let Some(until) = filter.until {
         sql.push(" and declared_at < ").push_bind(until);
     }
-}
-
-/// Numbers of the incidents that were merged into `id` (for the brief), lowest first.
-pub async fn merged_into(conn: &mut PgConnection, id: Uuid) -> Result<Vec<i64>> {
-    let numbers: Vec<(i64,)> = sqlx::query_as(
-        "select number from incident where merged_into = $1 order by number limit 50",
-    )
-    .bind(id)
-    .fetch_all(conn)
-    .await?;
-    Ok(numbers.into_iter().map(|(number,)| number).collect())
 }
 
 /// How many incidents exist (used by tests and tooling to check nothing was half-written).

@@ -7,8 +7,9 @@ use uuid::Uuid;
 use crate::domain::{Actor, NewRoleAssignment, Role, RoleAssignment};
 use crate::store::{Error, Result, actor};
 
-#[derive(FromRow)]
-struct AssignmentRow {
+/// A stored assignment as a query (or `json_agg` of rows) returns it.
+#[derive(FromRow, serde::Deserialize)]
+pub(super) struct AssignmentRow {
     id: Uuid,
     role: String,
     assignee: String,

@@ -15,9 +15,11 @@ macro_rules! entry_columns {
          actor_client, actor_channel, data"
     };
 }
+pub(super) use entry_columns;
 
-#[derive(FromRow)]
-struct EntryRow {
+/// A stored entry as a query (or `json_agg` of rows) returns it.
+#[derive(FromRow, serde::Deserialize)]
+pub(super) struct EntryRow {
     id: Uuid,
     seq: i64,
     kind: String,

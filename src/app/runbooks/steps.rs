@@ -4,8 +4,6 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::app::runbooks::{find, slug};
 use crate::app::{App, Result, commit, load};
@@ -16,7 +14,7 @@ use crate::domain::{
 use crate::store;
 
 /// Most runbook steps the brief lists.
-const BRIEF_STEPS_MAX: i64 = 100;
+pub(crate) const BRIEF_STEPS_MAX: i64 = 100;
 
 /// A step that was recorded.
 #[derive(Debug, Clone)]
@@ -109,15 +107,9 @@ struct StepData {
     outcome: String,
 }
 
-/// The runbook steps taken on an incident, oldest first (at most 100).
-pub(crate) async fn steps_taken(
-    conn: &mut PgConnection,
-    incident_id: Uuid,
-) -> Result<Vec<StepTaken>> {
-    let kinds = [EntryKind::RunbookStep];
-    let entries =
-        store::timeline::page(conn, incident_id, Some(&kinds), None, BRIEF_STEPS_MAX).await?;
-    Ok(entries.iter().filter_map(step_taken).collect())
+/// The runbook steps that `runbook_step` timeline entries record, in their order.
+pub(crate) fn steps_taken(entries: &[TimelineEntry]) -> Vec<StepTaken> {
+    entries.iter().filter_map(step_taken).collect()
 }
 
 /// Reads one entry back; an entry whose data does not fit is skipped (and logged).
