@@ -88,10 +88,11 @@ impl App {
         Ok(self.pool.begin().await.map_err(store::Error::from)?)
     }
 
-    /// A connection for a use case that only reads. It runs outside a transaction: at READ
-    /// COMMITTED every statement takes its own snapshot either way, so BEGIN and COMMIT would
-    /// cost two round trips without making the reads any more consistent.
-    async fn read(&self) -> Result<PoolConnection<Postgres>> {
+    /// A connection outside a transaction, for a use case that only reads or that writes with
+    /// a single statement (atomic on its own). At READ COMMITTED every statement takes its own
+    /// snapshot either way, so BEGIN and COMMIT would cost two round trips without making the
+    /// reads any more consistent.
+    async fn autocommit(&self) -> Result<PoolConnection<Postgres>> {
         Ok(self.pool.acquire().await.map_err(store::Error::from)?)
     }
 }

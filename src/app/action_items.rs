@@ -117,7 +117,7 @@ impl App {
         let owner = validation::optional_name("owner", query.owner)?;
         let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
         let now = Utc::now();
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let incident_id = match query.incident {
             Some(reference) => Some(load(&mut conn, reference, false).await?.id),
             None => None,

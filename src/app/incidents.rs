@@ -22,6 +22,8 @@ const BRIEF_TIMELINE_ENTRIES: i64 = 20;
 const BRIEF_ACTION_ITEMS: i64 = 20;
 /// How many merged-in incidents the brief names.
 const BRIEF_MERGED_FROM: i64 = 50;
+/// How often an edit is applied again when other writers keep changing the incident.
+const OPTIMISTIC_ATTEMPTS: usize = 16;
 /// The idempotency scope of a declaration.
 const DECLARE: &str = "declare_incident";
 
@@ -103,7 +105,7 @@ impl App {
     /// The brief of one incident: fields, roles, recent timeline, durations.
     #[tracing::instrument(skip_all, fields(incident = %reference))]
     pub async fn incident_brief(&self, reference: IncidentRef) -> Result<IncidentBrief> {
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let now = Utc::now();
         let limits = store::brief::BriefLimits {
             timeline_entries: BRIEF_TIMELINE_ENTRIES,
@@ -145,19 +147,30 @@ impl App {
             ));
         }
         let now = Utc::now();
-        let mut tx = self.begin().await?;
-        let mut incident = load(&mut tx, reference, true).await?;
-        check_version(&incident, expected_version)?;
-        let changed = incident.apply(changes);
-        if changed.is_empty() {
-            commit(tx).await?;
-            return Ok(incident);
+        // Optimistic: read, apply, then one statement that writes the row and its timeline
+        // entries only if the version is still the one read. Two round trips and no
+        // BEGIN/COMMIT; a concurrent writer makes the write match nothing, and the edit is
+        // applied again to what that writer left (or refused, if a version was expected).
+        let mut conn = self.autocommit().await?;
+        for _ in 0..OPTIMISTIC_ATTEMPTS {
+            let mut incident = load(&mut conn, reference, false).await?;
+            check_version(&incident, expected_version)?;
+            let changed = incident.apply(changes.clone());
+            if changed.is_empty() {
+                return Ok(incident);
+            }
+            let entries: Vec<NewEntry> = changed.iter().map(|c| field_entry(c, now)).collect();
+            let saved =
+                store::incidents::save_with_entries(&mut conn, &incident, &entries, actor, now)
+                    .await?;
+            if let Some(saved) = saved {
+                return Ok(saved);
+            }
         }
-        let saved = store::incidents::save(&mut tx, &incident, now).await?;
-        let entries: Vec<NewEntry> = changed.iter().map(|c| field_entry(c, now)).collect();
-        store::timeline::append(&mut tx, saved.id, &entries, actor, now).await?;
-        commit(tx).await?;
-        Ok(saved)
+        Err(Error::Conflict(format!(
+            "{reference} kept changing while this edit was applied ({OPTIMISTIC_ATTEMPTS} \
+             attempts); read it again with get_incident and retry"
+        )))
     }
 }
 

@@ -60,9 +60,11 @@ impl App {
             postmortem::close_gate(&incident, postmortem)
                 .map_err(|e| Error::transition(incident.reference(), e))?;
         }
-        let saved = store::incidents::save(&mut tx, &incident, now).await?;
-        let entry = status_entry(&saved, &change, note.as_deref(), now);
-        store::timeline::append(&mut tx, saved.id, &[entry], actor, now).await?;
+        let entry = status_entry(&incident, &change, note.as_deref(), now);
+        // The row is locked, so the version read is still current: this always writes.
+        let saved = store::incidents::save_with_entries(&mut tx, &incident, &[entry], actor, now)
+            .await?
+            .ok_or_else(|| Error::Conflict(format!("{reference} changed under its lock")))?;
         if let Some(target) = merged_into {
             let body = format!(
                 "{} ({}) was merged into this incident",

@@ -64,7 +64,7 @@ impl App {
             .as_deref()
             .map(|c| parse_cursor(c, filter.text.is_some()))
             .transpose()?;
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let mut rows = store::incidents::list(&mut conn, &filter, after, limit + 1).await?;
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);

@@ -39,7 +39,7 @@ impl App {
         limit: i64,
     ) -> Result<RecentTimeline> {
         let limit = limit.clamp(1, RECENT_MAX);
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let incident = load(&mut conn, reference, false).await?;
         let (entries, total) = store::timeline::recent(&mut conn, incident.id, limit).await?;
         Ok(RecentTimeline {
@@ -62,7 +62,7 @@ impl App {
         }
         let limit = limit.clamp(1, SUGGESTIONS_MAX);
         let open: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let mut incidents =
             store::incidents::with_number_prefix(&mut conn, digits, &open, limit + 1).await?;
         let has_more = incidents.len() as i64 > limit;

@@ -125,7 +125,7 @@ impl App {
         reference: IncidentRef,
         with_markdown: bool,
     ) -> Result<PostmortemDocument> {
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let incident = load(&mut conn, reference, false).await?;
         let postmortem = store::postmortems::find(&mut conn, incident.id, false)
             .await?

@@ -66,7 +66,7 @@ impl App {
     /// the slug or the version does not exist.
     #[tracing::instrument(skip_all, fields(slug = %slug, version = ?version))]
     pub async fn runbook_version(&self, slug: &str, version: Option<i64>) -> Result<StoredRunbook> {
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let found = find(&mut conn, slug, version).await?;
         Ok(found)
     }
@@ -75,7 +75,7 @@ impl App {
     /// MCP `resources/list` shows.
     #[tracing::instrument(skip_all)]
     pub async fn list_runbooks(&self, limit: i64) -> Result<Vec<RunbookSummary>> {
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let list = store::runbooks::list_active(&mut conn, limit.clamp(1, 500)).await?;
         Ok(list)
     }
@@ -84,7 +84,7 @@ impl App {
     /// 1–100): for completing a partly typed slug.
     #[tracing::instrument(skip_all)]
     pub async fn runbook_slugs(&self, prefix: &str, limit: i64) -> Result<Vec<String>> {
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let slugs =
             store::runbooks::slugs_with_prefix(&mut conn, prefix, limit.clamp(1, 100)).await?;
         Ok(slugs)
@@ -97,7 +97,7 @@ impl App {
         let limit = validation::limit("limit", request.limit, FIND_DEFAULT, FIND_MAX)?;
         let mut criteria =
             Criteria::parse(request.text.as_deref(), request.service, request.alert)?;
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let incident = match request.incident {
             Some(reference) => {
                 let incident = crate::app::load(&mut conn, reference, false).await?;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::{App, Result, commit, load};
+use crate::app::{App, Error, Result, load};
 use crate::domain::{
     Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, ValidationError, Visibility, validation,
 };
@@ -39,12 +39,13 @@ impl App {
     ) -> Result<(String, TimelineEntry)> {
         let now = Utc::now();
         let entry = NewEntry::parse_manual(kind, body, occurred_at, visibility, now)?;
-        let mut tx = self.begin().await?;
-        let incident = load(&mut tx, reference, false).await?;
-        let mut stored =
-            store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
-        commit(tx).await?;
-        Ok((incident.reference(), stored.remove(0)))
+        // One statement finds the incident and appends: no transaction needed.
+        let mut conn = self.autocommit().await?;
+        let (number, mut stored) =
+            store::timeline::append_to(&mut conn, reference, &[entry], actor, now)
+                .await?
+                .ok_or(Error::NotFound(reference))?;
+        Ok((IncidentRef::Number(number).to_string(), stored.remove(0)))
     }
 
     /// A page of the timeline in chronological order.
@@ -58,7 +59,7 @@ impl App {
     ) -> Result<TimelinePage> {
         let limit = validation::limit("limit", limit, TIMELINE_PAGE_DEFAULT, TIMELINE_PAGE_MAX)?;
         let after = cursor.map(parse_cursor).transpose()?;
-        let mut conn = self.read().await?;
+        let mut conn = self.autocommit().await?;
         let incident = load(&mut conn, reference, false).await?;
         let mut entries =
             store::timeline::page(&mut conn, incident.id, kinds.as_deref(), after, limit + 1)

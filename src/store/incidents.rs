@@ -7,8 +7,8 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::domain::{Actor, Incident, IncidentRef, NewIncident, Severity, Status};
-use crate::store::{Error, Result, actor};
+use crate::domain::{Actor, Incident, IncidentRef, NewEntry, NewIncident, Severity, Status};
+use crate::store::{Error, Result, actor, timeline};
 
 /// The columns every incident query returns, in `IncidentRow` order.
 macro_rules! incident_columns {
@@ -180,23 +180,32 @@ pub async fn open_with_dedup_key(conn: &mut PgConnection, key: &str) -> Result<O
     row.map(Incident::try_from).transpose()
 }
 
-/// Writes every mutable field of `incident`, bumps `version` and returns the stored row.
-/// The caller holds the row lock and has checked the version it expected.
-pub async fn save(
+/// Writes every mutable field of `incident`, bumps `version` and appends `entries` to its
+/// timeline, in one statement, if the stored row is still at `incident.version`. Returns the
+/// stored row, or `None` when another writer changed the incident first (nothing is written
+/// then).
+pub async fn save_with_entries(
     conn: &mut PgConnection,
     incident: &Incident,
+    entries: &[NewEntry],
+    actor: &Actor,
     now: DateTime<Utc>,
-) -> Result<Incident> {
+) -> Result<Option<Incident>> {
     const SQL: &str = concat!(
-        "update incident set title = $2, summary = $3, impact = $4, resolution = $5, \
-         severity = $6, status = $7, services = $8, labels = $9, merged_into = $10, \
-         impact_started_at = $11, detected_at = $12, acknowledged_at = $13, identified_at = $14, \
-         mitigated_at = $15, resolved_at = $16, closed_at = $17, updated_at = $18, \
-         version = version + 1 where id = $1 returning ",
-        incident_columns!()
+        "with saved as (update incident set title = $13, summary = $14, impact = $15, \
+         resolution = $16, severity = $17, status = $18, services = $19, labels = $20, \
+         merged_into = $21, impact_started_at = $22, detected_at = $23, acknowledged_at = $24, \
+         identified_at = $25, mitigated_at = $26, resolved_at = $27, closed_at = $28, \
+         updated_at = $7, version = version + 1 where id = $11 and version = $12 returning *), \
+         added as (",
+        timeline::insert_entries_from!("saved"),
+        ") select ",
+        incident_columns!(),
+        " from saved"
     );
-    let row: IncidentRow = sqlx::query_as(SQL)
+    let row: Option<IncidentRow> = timeline::bind_entries(sqlx::query_as(SQL), entries, actor, now)
         .bind(incident.id)
+        .bind(incident.version)
         .bind(&incident.title)
         .bind(&incident.summary)
         .bind(&incident.impact)
@@ -213,10 +222,9 @@ pub async fn save(
         .bind(incident.mitigated_at)
         .bind(incident.resolved_at)
         .bind(incident.closed_at)
-        .bind(now)
-        .fetch_one(conn)
+        .fetch_optional(conn)
         .await?;
-    row.try_into()
+    row.map(Incident::try_from).transpose()
 }
 
 /// Filters for [`list`]; `None` means "any".

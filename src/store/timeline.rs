@@ -2,11 +2,13 @@
 //! trigger refuses them).
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::domain::{Actor, EntryKind, NewEntry, TimelineEntry, Visibility};
+use crate::domain::{Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility};
 use crate::store::{Error, Result, actor};
 
 macro_rules! entry_columns {
@@ -52,6 +54,56 @@ impl TryFrom<EntryRow> for TimelineEntry {
     }
 }
 
+/// An `insert … select` that appends the entries bound by [`bind_entries`] (parameters $1 to
+/// $10) to the timeline of the incident whose `id` the relation `$source` holds, returning the
+/// stored entries. Statements that change an incident use it as a CTE, so that the change and
+/// its timeline entries are written by one statement.
+macro_rules! insert_entries_from {
+    ($source:literal) => {
+        concat!(
+            "insert into timeline_entry (id, incident_id, kind, body, occurred_at, recorded_at, \
+             visibility, actor_principal, actor_client, actor_channel, data) \
+             select e.id, ",
+            $source,
+            ".id, e.kind, e.body, e.occurred_at, $7, e.visibility, $8, $9, $10, e.data::jsonb \
+             from ",
+            $source,
+            ", unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], \
+               $6::text[]) with ordinality as e(id, kind, body, occurred_at, visibility, data, ord) \
+             order by e.ord returning ",
+            $crate::store::timeline::entry_columns!()
+        )
+    };
+}
+pub(super) use insert_entries_from;
+
+/// Binds parameters $1 to $10 of [`insert_entries_from`]: the entries, the acting `actor` and
+/// the time they are recorded at.
+pub(super) fn bind_entries<'q, O>(
+    query: QueryAs<'q, Postgres, O, PgArguments>,
+    entries: &'q [NewEntry],
+    actor: &'q Actor,
+    now: DateTime<Utc>,
+) -> QueryAs<'q, Postgres, O, PgArguments> {
+    let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+    let bodies: Vec<&str> = entries.iter().map(|e| e.body.as_str()).collect();
+    let occurred: Vec<DateTime<Utc>> = entries.iter().map(|e| e.occurred_at).collect();
+    let visibility: Vec<&str> = entries.iter().map(|e| e.visibility.as_str()).collect();
+    let data: Vec<Option<&str>> = entries.iter().map(|e| e.data.as_deref()).collect();
+    query
+        .bind(ids)
+        .bind(kinds)
+        .bind(bodies)
+        .bind(occurred)
+        .bind(visibility)
+        .bind(data)
+        .bind(now)
+        .bind(&actor.principal)
+        .bind(&actor.client)
+        .bind(actor.channel.as_str())
+}
+
 /// Appends entries to an incident's timeline in one statement.
 pub async fn append(
     conn: &mut PgConnection,
@@ -64,35 +116,65 @@ pub async fn append(
         return Ok(Vec::new());
     }
     const SQL: &str = concat!(
-        "insert into timeline_entry (id, incident_id, kind, body, occurred_at, recorded_at, \
-         visibility, actor_principal, actor_client, actor_channel, data) \
-         select e.id, $2, e.kind, e.body, e.occurred_at, $3, e.visibility, $4, $5, $6, e.data::jsonb \
-         from unnest($1::uuid[], $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[]) \
-              with ordinality as e(id, kind, body, occurred_at, visibility, data, ord) \
-         order by e.ord returning ",
-        entry_columns!()
+        "with target as (select $11::uuid as id) ",
+        insert_entries_from!("target")
     );
-    let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
-    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
-    let bodies: Vec<&str> = entries.iter().map(|e| e.body.as_str()).collect();
-    let occurred: Vec<DateTime<Utc>> = entries.iter().map(|e| e.occurred_at).collect();
-    let visibility: Vec<&str> = entries.iter().map(|e| e.visibility.as_str()).collect();
-    let data: Vec<Option<&str>> = entries.iter().map(|e| e.data.as_deref()).collect();
-    let rows: Vec<EntryRow> = sqlx::query_as(SQL)
-        .bind(ids)
+    let rows: Vec<EntryRow> = bind_entries(sqlx::query_as(SQL), entries, actor, now)
         .bind(incident_id)
-        .bind(now)
-        .bind(&actor.principal)
-        .bind(&actor.client)
-        .bind(actor.channel.as_str())
-        .bind(kinds)
-        .bind(bodies)
-        .bind(occurred)
-        .bind(visibility)
-        .bind(data)
         .fetch_all(conn)
         .await?;
     rows.into_iter().map(TimelineEntry::try_from).collect()
+}
+
+/// Appends entries to the timeline of the incident `reference` names, in one statement
+/// (no transaction needed): returns the incident's number with the stored entries, or `None`
+/// when there is no such incident.
+pub async fn append_to(
+    conn: &mut PgConnection,
+    reference: IncidentRef,
+    entries: &[NewEntry],
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<(i64, Vec<TimelineEntry>)>> {
+    macro_rules! append_to_sql {
+        ($target:literal) => {
+            concat!(
+                "with target as (select id, number from incident where ",
+                $target,
+                " = $11), added as (",
+                insert_entries_from!("target"),
+                ") select added.*, target.number as incident_number from added, target \
+                 order by added.seq"
+            )
+        };
+    }
+    const BY_ID: &str = append_to_sql!("id");
+    const BY_NUMBER: &str = append_to_sql!("number");
+    let sql = match reference {
+        IncidentRef::Id(_) => BY_ID,
+        IncidentRef::Number(_) => BY_NUMBER,
+    };
+    let query = bind_entries(sqlx::query_as(sql), entries, actor, now);
+    let query = match reference {
+        IncidentRef::Id(id) => query.bind(id),
+        IncidentRef::Number(number) => query.bind(number),
+    };
+    let rows: Vec<NumberedEntryRow> = query.fetch_all(conn).await?;
+    let Some(number) = rows.first().map(|row| row.incident_number) else {
+        return Ok(None);
+    };
+    let entries = rows
+        .into_iter()
+        .map(|row| TimelineEntry::try_from(row.entry))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some((number, entries)))
+}
+
+#[derive(FromRow)]
+struct NumberedEntryRow {
+    #[sqlx(flatten)]
+    entry: EntryRow,
+    incident_number: i64,
 }
 
 /// The newest `limit` entries, returned oldest first, with how many entries the incident has

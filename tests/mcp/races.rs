@@ -42,6 +42,44 @@ async fn two_updates_with_one_expected_version_let_exactly_one_through() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_of_different_fields_without_a_version_all_land() {
+    let db = TestDb::new().await;
+    let clients: Vec<_> = join_all((0..5).map(|_| db.client())).await;
+    let clients: Vec<_> = clients.into_iter().map(Arc::new).collect();
+    let reference = declare(&clients[0], "Lost updates?", "SEV3").await;
+    let edits = [
+        json!({"title": "Checkout errors"}),
+        json!({"summary": "5xx from checkout-api"}),
+        json!({"impact": "Some customers cannot pay"}),
+        json!({"severity": "SEV2"}),
+        json!({"services": ["checkout-api"]}),
+    ];
+    let updates = clients.iter().zip(edits).map(|(client, mut edit)| {
+        let client = client.clone();
+        edit["incident"] = json!(reference);
+        tokio::spawn(async move { call(&client, "update_incident", edit).await })
+    });
+    for result in join_all(updates).await {
+        let result = result.unwrap();
+        assert_ne!(result.is_error, Some(true), "{result:?}");
+    }
+    let got = call(&clients[0], "get_incident", json!({"incident": reference})).await;
+    let incident = &got.structured_content.as_ref().unwrap()["incident"];
+    // Every edit was applied to what the others left: none overwrote another.
+    assert_eq!(incident["title"], "Checkout errors");
+    assert_eq!(incident["summary"], "5xx from checkout-api");
+    assert_eq!(incident["impact"], "Some customers cannot pay");
+    assert_eq!(incident["severity"], "SEV2");
+    assert_eq!(incident["services"], json!(["checkout-api"]));
+    assert_eq!(incident["version"], 6);
+    assert_eq!(
+        db.count("timeline_entry where kind in ('field_change', 'severity_change')")
+            .await,
+        5
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_declares_with_one_dedup_key_make_one_incident() {
     let db = TestDb::new().await;
     let clients: Vec<_> = join_all((0..5).map(|_| db.client()))
