@@ -6,6 +6,7 @@ pub mod action_items;
 pub mod brief;
 pub mod cluster;
 pub mod idempotency;
+pub mod incident_list;
 pub mod incidents;
 pub mod postmortems;
 pub mod roles;

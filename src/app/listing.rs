@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::app::{App, Result};
 use crate::domain::{Incident, Severity, Status, ValidationError, validation};
 use crate::store;
-use crate::store::incidents::{ListFilter, ListPosition};
+use crate::store::incident_list::{ListFilter, ListPosition};
 
 /// Most rows per page.
 pub(super) const LIST_PAGE_MAX: i64 = 100;
@@ -65,7 +65,7 @@ impl App {
             .map(|c| parse_cursor(c, filter.text.is_some()))
             .transpose()?;
         let mut conn = self.autocommit().await?;
-        let mut rows = store::incidents::list(&mut conn, &filter, after, limit + 1).await?;
+        let mut rows = store::incident_list::list(&mut conn, &filter, after, limit + 1).await?;
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last().map(|last| match last.rank {

@@ -80,6 +80,16 @@ macro_rules! brief_parts {
     };
 }
 
+/// The statement [`load`] sends for an incident number: $1 the number, then the limits ($2
+/// timeline entries, $3 runbook steps, $4 action items, $5 merged-from numbers). Public so
+/// that the benchmark measures exactly this statement.
+pub const BRIEF_BY_NUMBER: &str = concat!(
+    "select ",
+    incident_columns!(),
+    brief_parts!(),
+    " from incident b where b.number = $1"
+);
+
 #[derive(FromRow)]
 struct BriefRow {
     #[sqlx(flatten)]
@@ -105,15 +115,9 @@ pub async fn load(
         brief_parts!(),
         " from incident b where b.id = $1"
     );
-    const BY_NUMBER: &str = concat!(
-        "select ",
-        incident_columns!(),
-        brief_parts!(),
-        " from incident b where b.number = $1"
-    );
     let query = match reference {
         IncidentRef::Id(id) => sqlx::query_as(BY_ID).bind(id),
-        IncidentRef::Number(number) => sqlx::query_as(BY_NUMBER).bind(number),
+        IncidentRef::Number(number) => sqlx::query_as(BRIEF_BY_NUMBER).bind(number),
     };
     let row: Option<BriefRow> = query
         .bind(limits.timeline_entries)

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::domain::{Actor, Incident, IncidentRef, NewEntry, NewIncident, Severity, Status};
@@ -225,121 +225,6 @@ pub async fn save_with_entries(
         .fetch_optional(conn)
         .await?;
     row.map(Incident::try_from).transpose()
-}
-
-/// Filters for [`list`]; `None` means "any".
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    /// Statuses to include.
-    pub statuses: Option<Vec<Status>>,
-    /// Severities to include.
-    pub severities: Option<Vec<Severity>>,
-    /// A service the incident affects.
-    pub service: Option<String>,
-    /// A full-text query (websearch syntax) over title, summary and impact.
-    pub text: Option<String>,
-    /// Declared at or after.
-    pub since: Option<DateTime<Utc>>,
-    /// Declared before.
-    pub until: Option<DateTime<Utc>>,
-}
-
-/// Where a page starts: after this position in the listing order.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ListPosition {
-    /// Newest first: numbers below this one.
-    BeforeNumber(i64),
-    /// Best text match first: below this (rank, number).
-    BelowRank(f32, i64),
-}
-
-/// An incident in a listing, with its text rank when a text query was given.
-pub struct Listed {
-    /// The incident.
-    pub incident: Incident,
-    /// `ts_rank` of the match (text queries only).
-    pub rank: Option<f32>,
-}
-
-/// Lists incidents matching `filter`: newest first, or best match first when `text` is given.
-/// Keyset-paged: rows after `after`, at most `limit`.
-pub async fn list(
-    conn: &mut PgConnection,
-    filter: &ListFilter,
-    after: Option<ListPosition>,
-    limit: i64,
-) -> Result<Vec<Listed>> {
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("select ");
-    sql.push(incident_columns!());
-    match &filter.text {
-        Some(text) => {
-            sql.push(", ts_rank(search, websearch_to_tsquery('english', ");
-            sql.push_bind(text.clone());
-            sql.push(")) as rank from incident where search @@ websearch_to_tsquery('english', ");
-            sql.push_bind(text.clone());
-            sql.push(")");
-        }
-        None => {
-            sql.push(", null::real as rank from incident where true");
-        }
-    }
-    push_filters(&mut sql, filter);
-    match after {
-        Some(ListPosition::BeforeNumber(number)) => {
-            sql.push(" and number < ").push_bind(number);
-        }
-        Some(ListPosition::BelowRank(rank, number)) => {
-            sql.push(" and (ts_rank(search, websearch_to_tsquery('english', ");
-            sql.push_bind(filter.text.clone().unwrap_or_default());
-            sql.push(")), number) < (").push_bind(rank);
-            sql.push("::real, ").push_bind(number).push(")");
-        }
-        None => {}
-    }
-    sql.push(if filter.text.is_some() {
-        " order by rank desc, number desc limit "
-    } else {
-        " order by number desc limit "
-    });
-    sql.push_bind(limit);
-    let rows: Vec<ListedRow> = sql.build_query_as().fetch_all(conn).await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Listed {
-                rank: row.rank,
-                incident: row.incident.try_into()?,
-            })
-        })
-        .collect()
-}
-
-#[derive(FromRow)]
-struct ListedRow {
-    #[sqlx(flatten)]
-    incident: IncidentRow,
-    rank: Option<f32>,
-}
-
-fn push_filters(sql: &mut QueryBuilder<Postgres>, filter: &ListFilter) {
-    if let Some(statuses) = &filter.statuses {
-        let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-        sql.push(" and status = any(").push_bind(names).push(")");
-    }
-    if let Some(severities) = &filter.severities {
-        let levels: Vec<i16> = severities.iter().map(|s| s.level()).collect();
-        sql.push(" and severity = any(").push_bind(levels).push(")");
-    }
-    if let Some(service) = &filter.service {
-        sql.push(" and services @> array[")
-            .push_bind(service.clone())
-            .push("]::text[]");
-    }
-    if let Some(since) = filter.since {
-        sql.push(" and declared_at >= ").push_bind(since);
-    }
-    if let Some(until) = filter.until {
-        sql.push(" and declared_at < ").push_bind(until);
-    }
 }
 
 /// How many incidents exist (used by tests and tooling to check nothing was half-written).

@@ -11,6 +11,7 @@ mod action_items;
 mod bad_input;
 mod incidents;
 mod lifecycle;
+mod listing;
 mod postmortems;
 mod prompts;
 mod races;

@@ -2,76 +2,50 @@
 //!
 //! - the *use-case floor*: the same use case called in-process through `firebreak::app::App`
 //!   (its SQL round trips plus the domain code, without MCP, JSON or a transport);
-//! - the *SQL floor* for `get_incident` and `list_incidents`: one statement per call that
-//!   returns the rows the tool answers with, sent with sqlx and not decoded.
+//! - the *SQL floor* for `get_incident` and `list_incidents`: the store's own statement for the
+//!   call (`store::brief::BRIEF_BY_NUMBER`, `store::incident_list::list_statement`), sent with
+//!   sqlx and not decoded.
 
 use firebreak::app::{App, ListRequest, StatusFilter, StatusRequest};
 use firebreak::domain::{
     Actor, Channel, DeclareRequest, EntryKind, IncidentChanges, IncidentRef, Severity, Status,
     Visibility,
 };
+use firebreak::store::brief::BRIEF_BY_NUMBER;
+use firebreak::store::incident_list::{ListFilter, list_statement};
 use sqlx::PgPool;
 
 use crate::measure::Caller;
 use crate::workload::{Observed, Op};
 
-/// The columns the store reads for an incident.
-macro_rules! incident_columns {
-    () => {
-        "id, number, title, summary, impact, resolution, severity, status, services, labels, \
-         dedup_key, merged_into, version, created_by_principal, created_by_client, \
-         created_by_channel, impact_started_at, detected_at, declared_at, acknowledged_at, \
-         identified_at, mitigated_at, resolved_at, closed_at, updated_at"
-    };
-}
-
 /// Rows `list_incidents` asks the store for: the default page of 20, plus one to know whether
 /// there is a next page.
 pub(crate) const LIST_LIMIT: i64 = 21;
 
-/// The statement `store::incidents::list` builds for status, severity and service filters.
-pub(crate) const LIST_FILTERED_SQL: &str = concat!(
-    "select ",
-    incident_columns!(),
-    ", null::real as rank from incident where true \
-     and status = any($1) and severity = any($2) and services @> array[$3]::text[] \
-     order by number desc limit $4"
-);
+/// What the brief statement is asked for, as `get_incident` asks (20 entries, 100 steps, 20
+/// action items, 50 merged incidents).
+const BRIEF_LIMITS: [i64; 4] = [20, 100, 20, 50];
 
-/// The statement `store::incidents::list` builds for a text query.
-pub(crate) const LIST_TEXT_SQL: &str = concat!(
-    "select ",
-    incident_columns!(),
-    ", ts_rank(search, websearch_to_tsquery('english', $1)) as rank \
-     from incident where search @@ websearch_to_tsquery('english', $2) \
-     order by rank desc, number desc limit $3"
-);
-
-/// Everything `get_incident` answers with, in one round trip: the incident, current roles,
-/// the 20 newest timeline entries, the entry count, merges, runbook steps and open action items.
-const GET_SQL: &str = concat!(
-    "select ",
-    incident_columns!(),
-    ", (select json_agg(r order by r.assigned_at, r.id) from (select id, role, assignee, \
-          assigned_at, unassigned_at, assigned_by_principal, assigned_by_client, \
-          assigned_by_channel from role_assignment \
-          where incident_id = i.id and unassigned_at is null) r) as roles, \
-       (select json_agg(t order by t.occurred_at, t.seq) from (select id, seq, kind, body, \
-          occurred_at, recorded_at, visibility, actor_principal, actor_client, actor_channel, \
-          data from timeline_entry where incident_id = i.id \
-          order by occurred_at desc, seq desc limit 20) t) as recent_timeline, \
-       (select count(*) from timeline_entry where incident_id = i.id) as timeline_total, \
-       (select m.number from incident m where m.id = i.merged_into) as merged_into_number, \
-       (select array_agg(m.number order by m.number) from (select number from incident \
-          where merged_into = i.id order by number limit 50) m) as merged_from, \
-       (select json_agg(s order by s.occurred_at, s.seq) from (select seq, occurred_at, data \
-          from timeline_entry where incident_id = i.id and kind = 'runbook_step' \
-          order by occurred_at, seq limit 100) s) as runbook_steps, \
-       (select json_agg(a) from (select a.* from action_item a where a.incident_id = i.id \
-          and a.status in ('open', 'in_progress') \
-          order by coalesce(a.due_on, 'infinity'::date), a.number limit 20) a) as action_items \
-     from incident i where i.number = $1"
-);
+/// The store's filter for a list operation of the workload.
+pub(crate) fn list_filter(op: &Op) -> Option<ListFilter> {
+    match op {
+        Op::ListFiltered {
+            status,
+            severities,
+            service,
+        } => Some(ListFilter {
+            statuses: Some(statuses(status).into_iter().map(self::status).collect()),
+            severities: Some(severities.iter().map(|level| severity(*level)).collect()),
+            service: Some((*service).to_owned()),
+            ..ListFilter::default()
+        }),
+        Op::ListText { text } => Some(ListFilter {
+            text: Some(text.clone()),
+            ..ListFilter::default()
+        }),
+        _ => None,
+    }
+}
 
 /// The statuses a status filter stands for.
 pub(crate) fn statuses(filter: &str) -> Vec<&'static str> {
@@ -241,30 +215,26 @@ impl Caller for SqlCaller {
     async fn call(&self, op: Op) -> Result<Observed, String> {
         let pool = &self.0;
         let rows = match op {
-            Op::Get { number } => sqlx::query(GET_SQL).bind(number).fetch_all(pool).await,
-            Op::ListFiltered {
-                status,
-                severities,
-                service,
-            } => {
-                let levels: Vec<i16> = severities.into_iter().map(i16::from).collect();
-                sqlx::query(LIST_FILTERED_SQL)
-                    .bind(statuses(status))
-                    .bind(levels)
-                    .bind(service)
-                    .bind(LIST_LIMIT)
+            Op::Get { number } => {
+                let [entries, steps, items, merged] = BRIEF_LIMITS;
+                sqlx::query(BRIEF_BY_NUMBER)
+                    .bind(number)
+                    .bind(entries)
+                    .bind(steps)
+                    .bind(items)
+                    .bind(merged)
                     .fetch_all(pool)
                     .await
             }
-            Op::ListText { text } => {
-                sqlx::query(LIST_TEXT_SQL)
-                    .bind(&text)
-                    .bind(&text)
-                    .bind(LIST_LIMIT)
-                    .fetch_all(pool)
-                    .await
-            }
-            other => return Err(format!("no SQL floor for {}", other.tool_name())),
+            other => match list_filter(&other) {
+                Some(filter) => {
+                    list_statement("", &filter, None, LIST_LIMIT)
+                        .build()
+                        .fetch_all(pool)
+                        .await
+                }
+                None => return Err(format!("no SQL floor for {}", other.tool_name())),
+            },
         };
         rows.map(|_| Observed::default())
             .map_err(|err| format!("sql: {err}"))

@@ -1,10 +1,11 @@
 //! What the list queries do in PostgreSQL: how many incidents the workload's filters and text
 //! queries match, and `EXPLAIN (ANALYZE, BUFFERS)` of the statements the store runs for them.
 
+use firebreak::store::incident_list::list_statement;
 use serde::Serialize;
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::PgPool;
 
-use crate::floor::{LIST_FILTERED_SQL, LIST_LIMIT, LIST_TEXT_SQL, statuses};
+use crate::floor::{LIST_LIMIT, list_filter, statuses};
 use crate::workload::{Op, Tool, Workload};
 
 /// How many incidents a kind of list query matches.
@@ -81,45 +82,47 @@ pub(crate) async fn selectivity(
 
 /// Plans of the list statements for typical and unfavourable parameters.
 pub(crate) async fn plans(pool: &PgPool) -> sqlx::Result<Vec<Plan>> {
-    let filtered: [(&str, &str, Vec<i16>, &str); 3] = [
+    let filtered: [(&str, &str, Vec<u8>, &str); 3] = [
         ("filters, common", "closed", vec![3, 4], "checkout-api"),
         ("filters, open", "open", vec![3], "payments"),
         ("filters, rare", "declined", vec![1, 2], "k8s-control-plane"),
     ];
-    let mut plans = Vec::new();
-    for (name, status, levels, service) in filtered {
+    let mut cases = Vec::new();
+    for (name, status, severities, service) in filtered {
         let parameters = format!(
-            "status = {:?}, severity = {levels:?}, service = {service:?}, limit {LIST_LIMIT}",
+            "status = {:?}, severity = {severities:?}, service = {service:?}, limit {LIST_LIMIT}",
             statuses(status)
         );
-        let explain = format!("explain (analyze, buffers) {LIST_FILTERED_SQL}");
-        let run = async || {
-            sqlx::query_as::<_, (String,)>(AssertSqlSafe(explain.as_str()))
-                .bind(statuses(status))
-                .bind(levels.clone())
-                .bind(service)
-                .bind(LIST_LIMIT)
-                .fetch_all(pool)
-                .await
+        let op = Op::ListFiltered {
+            status,
+            severities,
+            service,
         };
-        run().await?;
-        plans.push(plan(name, parameters, run().await?));
+        cases.push((name, parameters, op));
     }
     for (name, text) in [
         ("text, one word", "pgbouncer"),
         ("text, symptom and service", "latency checkout-api"),
     ] {
-        let explain = format!("explain (analyze, buffers) {LIST_TEXT_SQL}");
+        let parameters = format!("text = {text:?}, limit {LIST_LIMIT}");
+        let op = Op::ListText {
+            text: text.to_owned(),
+        };
+        cases.push((name, parameters, op));
+    }
+    let mut plans = Vec::new();
+    for (name, parameters, op) in cases {
+        let Some(filter) = list_filter(&op) else {
+            continue;
+        };
         let run = async || {
-            sqlx::query_as::<_, (String,)>(AssertSqlSafe(explain.as_str()))
-                .bind(text)
-                .bind(text)
-                .bind(LIST_LIMIT)
+            list_statement("explain (analyze, buffers) ", &filter, None, LIST_LIMIT)
+                .build_query_as::<(String,)>()
                 .fetch_all(pool)
                 .await
         };
+        // The second run is the one shown: its pages are cached, as they are under load.
         run().await?;
-        let parameters = format!("text = {text:?}, limit {LIST_LIMIT}");
         plans.push(plan(name, parameters, run().await?));
     }
     Ok(plans)

@@ -10,7 +10,7 @@ use super::data_dir::{MAX_SOCKET_PATH, check_path};
 use super::programs::{
     SERVER_PROGRAMS, candidate_dirs, major_version, parse_version, versioned_bin_dirs,
 };
-use super::server::{parse_pid, server_options};
+use super::server::{parse_pid, server_options, shared_buffers_mib};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("fb-cluster-{}-{name}", std::process::id()));
@@ -78,6 +78,16 @@ fn data_dir_paths_are_checked() {
     assert!(quoted.contains("cannot quote"), "{quoted}");
     let root = check_path(Path::new("/")).unwrap_err().to_string();
     assert!(root.contains("inside a parent folder"), "{root}");
+}
+
+#[test]
+fn shared_buffers_are_an_eighth_of_memory_within_bounds() {
+    let gib = 1024 * 1024;
+    assert_eq!(shared_buffers_mib(None), 128);
+    assert_eq!(shared_buffers_mib(Some(512 * 1024)), 128);
+    assert_eq!(shared_buffers_mib(Some(4 * gib)), 512);
+    assert_eq!(shared_buffers_mib(Some(24 * gib)), 1024);
+    assert!(server_options(Path::new("/tmp/pg")).contains("-c shared_buffers="));
 }
 
 #[test]
