@@ -15,7 +15,7 @@ drop index incident_status_number;
 drop index incident_severity_number;
 
 create table incident_facet (
-    incident_id uuid not null references incident (id),
+    incident_id uuid not null references incident (id) on delete cascade,
     service text not null,
     status text not null,
     severity smallint not null,

@@ -12,6 +12,7 @@ mod postmortem_tools;
 mod prompts;
 mod resources;
 mod runbook_tools;
+mod stdio;
 mod timeline_tools;
 pub mod tool_error;
 pub mod views;
@@ -116,10 +117,14 @@ impl FirebreakServer {
         self,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Result<(), std::io::Error> {
-        let running = self
-            .serve_with_ct(rmcp::transport::stdio(), shutdown)
-            .await
-            .map_err(std::io::Error::other)?;
+        let running = match stdio::pipes() {
+            Some(pipes) => self.serve_with_ct(pipes, shutdown).await,
+            None => {
+                tracing::debug!("stdin or stdout is not a pipe: using blocking stdio");
+                self.serve_with_ct(rmcp::transport::stdio(), shutdown).await
+            }
+        }
+        .map_err(std::io::Error::other)?;
         running.waiting().await.map_err(std::io::Error::other)?;
         Ok(())
     }

@@ -203,6 +203,65 @@ async fn stdio_stdout_carries_only_json_rpc_and_eof_ends_the_server() {
     );
 }
 
+/// Waits until the file holds a JSON-RPC response with `id` and returns it.
+async fn response_in(path: &Path, id: u64, stderr: &Captured) -> Value {
+    for _ in 0..300 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let found = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|message| message["id"] == id);
+        if let Some(message) = found {
+            return message;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no response {id} on stdout; stderr:\n{}", stderr.text());
+}
+
+#[tokio::test]
+async fn stdio_works_when_stdout_is_a_file_rather_than_a_pipe() {
+    let db = TestDb::new().await;
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let mut child = firebreak()
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .stdin(Stdio::piped())
+        .stdout(out.reopen().unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn firebreak serve");
+    let stderr = Captured::collect(child.stderr.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "file-test", "version": "1"}}});
+    stdin
+        .write_all(format!("{initialize}\n").as_bytes())
+        .await
+        .unwrap();
+    let initialized = response_in(out.path(), 1, &stderr).await;
+    assert_eq!(initialized["result"]["serverInfo"]["name"], "firebreak");
+    let notification = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    stdin
+        .write_all(format!("{notification}\n{list}\n").as_bytes())
+        .await
+        .unwrap();
+    let tools = response_in(out.path(), 2, &stderr).await;
+    assert_eq!(
+        tools["result"]["tools"].as_array().map(Vec::len),
+        Some(TOOL_COUNT)
+    );
+    drop(stdin);
+    let status = exit_within(&mut child, Duration::from_secs(30), &stderr).await;
+    assert!(
+        status.success(),
+        "exit {status}; stderr:\n{}",
+        stderr.text()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Streamable HTTP
 // ---------------------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ async fn drop_secondary_indexes(conn: &mut PgConnection) -> anyhow::Result<Vec<(
     let indexes: Vec<(String, String)> = sqlx::query_as(
         "select i.indexname::text, i.indexdef from pg_indexes i \
          where i.schemaname = current_schema() \
-           and i.tablename in ('incident', 'timeline_entry', 'role_assignment') \
+           and i.tablename in ('incident', 'incident_facet', 'timeline_entry', 'role_assignment') \
            and not exists (select 1 from pg_constraint c \
                            where c.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass)",
     )
