@@ -35,6 +35,8 @@ pub(crate) struct Report {
 #[derive(Debug, Serialize)]
 pub(crate) struct ToolResult {
     pub(crate) tool: String,
+    /// Which floor the ratios divide by.
+    pub(crate) floor: &'static str,
     pub(crate) use_case_floor: Stats,
     pub(crate) sql_floor: Option<Stats>,
     pub(crate) stdio: Stats,
@@ -129,13 +131,18 @@ impl Report {
             out,
             "\n## One client, per tool\n\n\
              *use-case floor*: the same use case called in-process through `firebreak::app::App` \
-             (its SQL round trips plus domain code; no MCP, JSON or transport). *SQL floor*: one \
-             statement returning the same rows, via sqlx. × floor = p50 ÷ use-case floor p50.\n\n\
+             (its SQL round trips plus domain code; no MCP, JSON or transport). *SQL floor* \
+             (reads): the store's own statement for the call, sent with sqlx, rows not decoded. \
+             × floor = p50 ÷ the SQL floor's p50 where there is one, else ÷ the use-case \
+             floor's p50.\n\n\
              | tool | path | p50 ms | p90 ms | p99 ms | calls/s | × floor | errors |\n\
              |---|---|---:|---:|---:|---:|---:|---:|"
         );
         for t in &self.tools {
-            let floor = t.use_case_floor.p50_ms;
+            let floor = match (&t.sql_floor, t.floor) {
+                (Some(sql), "SQL floor") => sql.p50_ms,
+                _ => t.use_case_floor.p50_ms,
+            };
             row(
                 &mut out,
                 &t.tool,
@@ -152,8 +159,8 @@ impl Report {
         let _ = writeln!(
             out,
             "\n## Tool call p50 against the floor\n\n\
-             | tool | SQL floor p50 | use-case floor p50 | stdio p50 | stdio ÷ floor | HTTP p50 | HTTP ÷ floor |\n\
-             |---|---:|---:|---:|---:|---:|---:|"
+             | tool | SQL floor p50 | use-case floor p50 | stdio p50 | stdio ÷ floor | HTTP p50 | HTTP ÷ floor | floor |\n\
+             |---|---:|---:|---:|---:|---:|---:|---|"
         );
         for t in &self.tools {
             let sql = t
@@ -162,13 +169,14 @@ impl Report {
                 .map_or_else(|| "–".to_owned(), |s| format!("{:.3}", s.p50_ms));
             let _ = writeln!(
                 out,
-                "| {} | {sql} | {:.3} | {:.3} | {:.2}× | {:.3} | {:.2}× |",
+                "| {} | {sql} | {:.3} | {:.3} | {:.2}× | {:.3} | {:.2}× | {} |",
                 t.tool,
                 t.use_case_floor.p50_ms,
                 t.stdio.p50_ms,
                 t.stdio_ratio,
                 t.http.p50_ms,
-                t.http_ratio
+                t.http_ratio,
+                t.floor
             );
         }
         let _ = writeln!(
