@@ -77,6 +77,12 @@ impl App {
         let fingerprint = fingerprint(&request);
         let new = NewIncident::parse(request, now)?;
         let idempotency_key = validation::optional_key("idempotency_key", idempotency_key)?;
+        if idempotency_key.is_none() && new.dedup_key.is_none() {
+            // Nothing to serialise on: two statements (a number, then one insert of the
+            // incident, its entries and its role), no BEGIN/COMMIT.
+            let mut conn = self.autocommit().await?;
+            return insert(&mut conn, actor, &new, now).await;
+        }
         let mut tx = self.begin().await?;
         if let Some(key) = &idempotency_key {
             store::lock_scope(&mut tx, &format!("idempotency:{}:{key}", actor.principal)).await?;
@@ -247,30 +253,26 @@ async fn deduplicate(
     }))
 }
 
+/// Writes a new incident with its declaration entries (and first commander) in one statement.
 async fn insert(
     conn: &mut PgConnection,
     actor: &Actor,
     new: &NewIncident,
     now: DateTime<Utc>,
 ) -> Result<Declared> {
-    let incident = store::incidents::insert(conn, Uuid::now_v7(), new, actor, now).await?;
+    let number = store::incidents::next_number(conn).await?;
+    let reference = IncidentRef::Number(number);
     let mut entries = vec![NewEntry::system(
         EntryKind::StatusChange,
-        format!(
-            "Declared {} {}: {}",
-            incident.reference(),
-            incident.severity,
-            incident.title
-        ),
-        Some(json!({"to": "triage", "severity": incident.severity.to_string()}).to_string()),
+        format!("Declared {reference} {}: {}", new.severity, new.title),
+        Some(json!({"to": "triage", "severity": new.severity.to_string()}).to_string()),
         now,
     )];
+    let commander = new.commander.as_ref().map(|commander| NewRoleAssignment {
+        role: Role::Commander,
+        assignee: commander.clone(),
+    });
     if let Some(commander) = &new.commander {
-        let assignment = NewRoleAssignment {
-            role: Role::Commander,
-            assignee: commander.clone(),
-        };
-        store::roles::insert(conn, incident.id, &assignment, actor, now).await?;
         entries.push(NewEntry::system(
             EntryKind::RoleChange,
             format!("{commander} is commander"),
@@ -278,7 +280,17 @@ async fn insert(
             now,
         ));
     }
-    store::timeline::append(conn, incident.id, &entries, actor, now).await?;
+    let incident = store::incidents::insert_declared(
+        conn,
+        Uuid::now_v7(),
+        number,
+        new,
+        &entries,
+        commander.as_ref(),
+        actor,
+        now,
+    )
+    .await?;
     Ok(Declared {
         incident,
         is_deduplicated: false,

@@ -2,9 +2,10 @@
 //!
 //! MCP clients start a stdio server with pipes. tokio's `stdin()` and `stdout()` hand every
 //! read and write to a blocking thread (they cannot assume the file descriptors are pollable),
-//! so each message costs thread hand-offs: profiled under `firebreak-bench`, about half of the
-//! stdio server's CPU went to the blocking pool. Pipes can be polled, so when both descriptors
-//! are pipes they are registered with tokio's reactor instead; anything else (a file, a
+//! so each message costs extra thread wake-ups. Pipes can be polled, so when both descriptors
+//! are pipes they are registered with tokio's reactor instead (measured with `firebreak-bench`
+//! at 100k incidents: `declare_incident` over stdio p50 2.50 → 1.84 ms, `get_incident`
+//! 1.10 → 1.02 ms, noisy single runs). Anything else (a file, a
 //! terminal) falls back to tokio's standard streams.
 
 use std::fs::File;

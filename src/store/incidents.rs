@@ -7,7 +7,9 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use crate::domain::{Actor, Incident, IncidentRef, NewEntry, NewIncident, Severity, Status};
+use crate::domain::{
+    Actor, Incident, IncidentRef, NewEntry, NewIncident, NewRoleAssignment, Severity, Status,
+};
 use crate::store::{Error, Result, actor, timeline};
 
 /// The columns every incident query returns, in `IncidentRow` order.
@@ -94,24 +96,52 @@ fn convert(rows: Vec<IncidentRow>) -> Result<Vec<Incident>> {
     rows.into_iter().map(Incident::try_from).collect()
 }
 
-/// Inserts a declared incident in `triage` and returns it.
-pub async fn insert(
+/// Takes the next incident number from the identity sequence, for [`insert_declared`]. (A
+/// number taken by a declaration that then fails is skipped, as with any identity.)
+pub async fn next_number(conn: &mut PgConnection) -> Result<i64> {
+    let (number,): (i64,) =
+        sqlx::query_as("select nextval(pg_get_serial_sequence('incident', 'number'))")
+            .fetch_one(conn)
+            .await?;
+    Ok(number)
+}
+
+/// Inserts a declared incident in `triage` as `number` (from [`next_number`]), with its
+/// timeline entries and, if given, its first role holder, in one statement; returns the
+/// incident.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one statement writes the incident, its entries and its role"
+)]
+pub async fn insert_declared(
     conn: &mut PgConnection,
     id: Uuid,
+    number: i64,
     new: &NewIncident,
+    entries: &[NewEntry],
+    role: Option<&NewRoleAssignment>,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Incident> {
     const SQL: &str = concat!(
-        "insert into incident (id, title, summary, impact, severity, status, services, labels, \
-         dedup_key, created_by_principal, created_by_client, created_by_channel, \
-         impact_started_at, detected_at, declared_at, updated_at) \
-         values ($1, $2, $3, $4, $5, 'triage', $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
-         returning ",
-        incident_columns!()
+        "with created as (insert into incident (id, number, title, summary, impact, severity, \
+         status, services, labels, dedup_key, created_by_principal, created_by_client, \
+         created_by_channel, impact_started_at, detected_at, declared_at, updated_at) \
+         overriding system value \
+         values ($11, $12, $13, $14, $15, $16, 'triage', $17, $18, $19, $8, $9, $10, $20, $21, \
+         $7, $7) returning *), \
+         added as (",
+        timeline::insert_entries_from!("created"),
+        "), role as (insert into role_assignment (id, incident_id, role, assignee, assigned_at, \
+         assigned_by_principal, assigned_by_client, assigned_by_channel) \
+         select $22, created.id, $23, $24, $7, $8, $9, $10 from created where $24 is not null) \
+         select ",
+        incident_columns!(),
+        " from created"
     );
-    let row: IncidentRow = sqlx::query_as(SQL)
+    let row: IncidentRow = timeline::bind_entries(sqlx::query_as(SQL), entries, actor, now)
         .bind(id)
+        .bind(number)
         .bind(&new.title)
         .bind(&new.summary)
         .bind(&new.impact)
@@ -119,12 +149,11 @@ pub async fn insert(
         .bind(&new.services)
         .bind(Json(&new.labels))
         .bind(&new.dedup_key)
-        .bind(&actor.principal)
-        .bind(&actor.client)
-        .bind(actor.channel.as_str())
         .bind(new.impact_started_at)
         .bind(new.detected_at)
-        .bind(now)
+        .bind(Uuid::now_v7())
+        .bind(role.map(|r| r.role.as_str()))
+        .bind(role.map(|r| r.assignee.as_str()))
         .fetch_one(conn)
         .await?;
     row.try_into()

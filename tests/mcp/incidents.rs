@@ -43,7 +43,21 @@ async fn declaring_returns_the_incident_in_triage_with_its_actor() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["status_change", "role_change"]);
+    assert_eq!(
+        brief["recent_timeline"][0]["body"],
+        "Declared INC-1 SEV2: Checkout API returning 5xx"
+    );
     assert_eq!(brief["recent_timeline"][0]["actor"]["principal"], "tester");
+    let plain = ok(call(
+        &client,
+        "declare_incident",
+        json!({"title": "No commander", "severity": "SEV4"}),
+    )
+    .await);
+    assert_eq!(plain["incident"]["reference"], "INC-2");
+    let brief = ok(call(&client, "get_incident", json!({"incident": "INC-2"})).await);
+    assert_eq!(brief["roles"], json!([]));
+    assert_eq!(brief["timeline_total"], 1);
 }
 
 #[tokio::test]
