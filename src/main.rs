@@ -3,12 +3,36 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use firebreak::{cli, config::Cli, telemetry};
+use firebreak::config::{Cli, Command};
+use firebreak::{cli, telemetry};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = Cli::parse();
     telemetry::init();
+    let runtime = match runtime(&args) {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            let _ = writeln_stderr(&format!("cannot start the async runtime: {err}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args))
+}
+
+/// One thread for a stdio server, which serves one client one message at a time: a
+/// multi-threaded runtime would only add cross-thread wake-ups to every call. Everything else
+/// (above all HTTP with many clients) gets a worker per core.
+fn runtime(args: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match &args.command {
+        Command::Serve(serve) if serve.http.is_none() => {
+            tokio::runtime::Builder::new_current_thread()
+        }
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build()
+}
+
+async fn run(args: Cli) -> ExitCode {
     match cli::run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
