@@ -83,7 +83,16 @@ struct Options {
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = Options::parse();
-    match run(options).await {
+    // On Ctrl-C or SIGTERM the run is dropped, and with it the servers it started (they are
+    // spawned with `kill_on_drop`): an interrupted bench leaves no server holding connections.
+    let result = tokio::select! {
+        result = run(options) => result,
+        signal = interrupted() => {
+            say(&format!("firebreak-bench: interrupted by {signal}; servers stopped"));
+            return ExitCode::FAILURE;
+        }
+    };
+    match result {
         Ok(0) => ExitCode::SUCCESS,
         Ok(errors) => {
             say(&format!(
@@ -95,6 +104,19 @@ async fn main() -> ExitCode {
             say(&format!("firebreak-bench: {err:#}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM and names it.
+async fn interrupted() -> &'static str {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "Ctrl-C";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
     }
 }
 
