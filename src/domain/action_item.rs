@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::domain::actor::Actor;
 use crate::domain::error::ValidationError;
+use crate::domain::reference::{NumberOrId, number_or_id};
 use crate::domain::validation;
 
 /// Longest external link, in characters.
@@ -35,26 +36,16 @@ pub enum ActionItemRef {
 impl ActionItemRef {
     /// Parses `AI-7`, `7`, `#7` or a UUID; `field` names the parameter in errors.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
-        let text = raw.trim();
-        let digits = text
-            .split_at_checked(3)
-            .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("AI-"))
-            .map(|(_, rest)| rest)
-            .or_else(|| text.strip_prefix('#'))
-            .unwrap_or(text);
-        if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
-            if let Ok(number) = digits.parse::<i64>()
-                && number > 0
-            {
-                return Ok(ActionItemRef::Number(number));
-            }
-        } else if let Ok(id) = Uuid::parse_str(text) {
-            return Ok(ActionItemRef::Id(id));
+        match number_or_id(raw, "AI-") {
+            Some(NumberOrId::Number(number)) => Ok(ActionItemRef::Number(number)),
+            Some(NumberOrId::Id(id)) => Ok(ActionItemRef::Id(id)),
+            None => Err(ValidationError::new(
+                field,
+                format!(
+                    "`{raw}` is not an action item reference: use `AI-7`, `7` or the item's UUID"
+                ),
+            )),
         }
-        Err(ValidationError::new(
-            field,
-            format!("`{raw}` is not an action item reference: use `AI-7`, `7` or the item's UUID"),
-        ))
     }
 }
 

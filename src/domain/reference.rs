@@ -18,32 +18,42 @@ pub enum IncidentRef {
 impl IncidentRef {
     /// Parses `INC-42` (any case), `42`, `#42` or a UUID; `field` names the parameter in errors.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
-        let text = raw.trim();
-        let digits = strip_inc_prefix(text)
-            .or_else(|| text.strip_prefix('#'))
-            .unwrap_or(text);
-        if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
-            if let Ok(number) = digits.parse::<i64>()
-                && number > 0
-            {
-                return Ok(IncidentRef::Number(number));
-            }
-        } else if let Ok(id) = Uuid::parse_str(text) {
-            return Ok(IncidentRef::Id(id));
+        match number_or_id(raw, "INC-") {
+            Some(NumberOrId::Number(number)) => Ok(IncidentRef::Number(number)),
+            Some(NumberOrId::Id(id)) => Ok(IncidentRef::Id(id)),
+            None => Err(ValidationError::new(
+                field,
+                format!(
+                    "`{raw}` is not an incident reference: use `INC-42`, `42` or the incident's UUID"
+                ),
+            )),
         }
-        Err(ValidationError::new(
-            field,
-            format!(
-                "`{raw}` is not an incident reference: use `INC-42`, `42` or the incident's UUID"
-            ),
-        ))
     }
 }
 
-/// `text` without a leading `INC-` in any case (`INC-`, `inc-`, `Inc-`, `iNC-` …).
-fn strip_inc_prefix(text: &str) -> Option<&str> {
-    let (prefix, rest) = text.split_at_checked(4)?;
-    prefix.eq_ignore_ascii_case("INC-").then_some(rest)
+/// What a reference names: a positive human number or a UUID.
+pub(crate) enum NumberOrId {
+    /// `<prefix>42`, `42` or `#42`.
+    Number(i64),
+    /// A UUID.
+    Id(Uuid),
+}
+
+/// Parses `<prefix>42` (prefix in any case, e.g. `INC-`), `42`, `#42` or a UUID; `None` for
+/// anything else, including 0 and numbers beyond `i64`.
+pub(crate) fn number_or_id(raw: &str, prefix: &str) -> Option<NumberOrId> {
+    let text = raw.trim();
+    let digits = text
+        .split_at_checked(prefix.len())
+        .filter(|(head, _)| head.eq_ignore_ascii_case(prefix))
+        .map(|(_, rest)| rest)
+        .or_else(|| text.strip_prefix('#'))
+        .unwrap_or(text);
+    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+        let number = digits.parse::<i64>().ok().filter(|n| *n > 0)?;
+        return Some(NumberOrId::Number(number));
+    }
+    Uuid::parse_str(text).ok().map(NumberOrId::Id)
 }
 
 impl fmt::Display for IncidentRef {
