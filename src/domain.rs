@@ -28,7 +28,9 @@ pub mod validation;
 pub use actor::{Actor, Channel};
 pub use durations::SpanMeasure;
 pub use error::{TransitionError, ValidationError};
-pub use incident::{DeclareRequest, FieldChange, Incident, IncidentChanges, NewIncident, Severity};
+pub use incident::{
+    DeclareRequest, FieldChange, Incident, IncidentChanges, IncidentSummary, NewIncident, Severity,
+};
 pub use lifecycle::{MergeTarget, StatusChange, Transition};
 pub use reference::IncidentRef;
 pub use role::{NewRoleAssignment, Role, RoleAssignment};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::app::{App, Result};
-use crate::domain::{Incident, Severity, Status, ValidationError, validation};
+use crate::domain::{IncidentSummary, Severity, Status, ValidationError, validation};
 use crate::store;
 use crate::store::incident_list::{ListFilter, ListPosition};
 
@@ -46,7 +46,7 @@ pub struct ListRequest {
 #[derive(Debug, Clone)]
 pub struct IncidentPage {
     /// The incidents, newest first (best match first with `text`).
-    pub incidents: Vec<Incident>,
+    pub incidents: Vec<IncidentSummary>,
     /// Pass back as `cursor` for the next page; `None` at the end.
     pub next_cursor: Option<String>,
     /// The server time of the answer.

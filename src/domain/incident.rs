@@ -273,6 +273,36 @@ impl IncidentChanges {
     }
 }
 
+/// What a list shows of an incident: enough to recognise it and pick it, without its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentSummary {
+    /// Stable identifier.
+    pub id: Uuid,
+    /// Human number: the incident is `INC-<number>`.
+    pub number: i64,
+    /// Title.
+    pub title: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Lifecycle status.
+    pub status: Status,
+    /// Affected services.
+    pub services: Vec<String>,
+    /// When it was declared.
+    pub declared_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Current version.
+    pub version: i64,
+}
+
+impl IncidentSummary {
+    /// The human reference, `INC-<number>`.
+    pub fn reference(&self) -> String {
+        format!("INC-{}", self.number)
+    }
+}
+
 impl Incident {
     /// The human reference, `INC-<number>`.
     pub fn reference(&self) -> String {

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::app::{self, App, ListRequest, StatusFilter};
 use crate::domain::runbook::RunbookSummary;
-use crate::domain::{Incident, IncidentRef};
+use crate::domain::{IncidentRef, IncidentSummary};
 use crate::mcp::markdown;
 use crate::mcp::tool_error::protocol_error;
 
@@ -139,7 +139,7 @@ pub(crate) async fn list(app: &App) -> Result<ListResourcesResult, ErrorData> {
     Ok(ListResourcesResult::with_all_items(resources))
 }
 
-fn incident_resource(incident: &Incident) -> Resource {
+fn incident_resource(incident: &IncidentSummary) -> Resource {
     let reference = incident.reference();
     let services = if incident.services.is_empty() {
         String::new()

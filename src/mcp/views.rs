@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::app::{Declared, IncidentBrief, IncidentPage, TimelinePage};
 use crate::domain::durations::human;
 use crate::domain::runbook::{StepKind, StepTaken};
-use crate::domain::{Actor, Incident, RoleAssignment, SpanMeasure, TimelineEntry};
+use crate::domain::{Actor, Incident, IncidentSummary, RoleAssignment, SpanMeasure, TimelineEntry};
 
 mod action_item;
 mod postmortem;
@@ -363,8 +363,8 @@ pub struct IncidentRowView {
     pub version: i64,
 }
 
-impl From<&Incident> for IncidentRowView {
-    fn from(incident: &Incident) -> Self {
+impl From<&IncidentSummary> for IncidentRowView {
+    fn from(incident: &IncidentSummary) -> Self {
         IncidentRowView {
             reference: incident.reference(),
             title: incident.title.clone(),

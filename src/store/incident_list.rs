@@ -9,9 +9,16 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 
-use crate::domain::{Incident, Severity, Status};
-use crate::store::Result;
-use crate::store::incidents::{IncidentRow, incident_columns};
+use crate::domain::{IncidentSummary, Severity, Status};
+use crate::store::{Error, Result};
+
+/// The columns a list returns, in `SummaryRow` order: what a row of the list shows, not the
+/// incident's text (a page of full rows would carry up to 64 KiB of summary and impact each).
+macro_rules! summary_columns {
+    () => {
+        "id, number, title, severity, status, services, declared_at, updated_at, version"
+    };
+}
 
 /// Filters for [`list`]; `None` means "any".
 #[derive(Debug, Clone, Default)]
@@ -42,16 +49,46 @@ pub enum ListPosition {
 /// An incident in a listing, with its text rank when a text query was given.
 pub struct Listed {
     /// The incident.
-    pub incident: Incident,
+    pub incident: IncidentSummary,
     /// `ts_rank` of the match (text queries only).
     pub rank: Option<f32>,
 }
 
 #[derive(FromRow)]
 struct ListedRow {
-    #[sqlx(flatten)]
-    incident: IncidentRow,
+    id: uuid::Uuid,
+    number: i64,
+    title: String,
+    severity: i16,
+    status: String,
+    services: Vec<String>,
+    declared_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
     rank: Option<f32>,
+}
+
+impl TryFrom<ListedRow> for Listed {
+    type Error = Error;
+
+    fn try_from(row: ListedRow) -> Result<Self> {
+        let severity = Severity::from_level(row.severity)
+            .ok_or_else(|| Error::Corrupt(format!("severity {}", row.severity)))?;
+        Ok(Listed {
+            incident: IncidentSummary {
+                id: row.id,
+                number: row.number,
+                title: row.title,
+                severity,
+                status: row.status.parse().map_err(Error::Corrupt)?,
+                services: row.services,
+                declared_at: row.declared_at,
+                updated_at: row.updated_at,
+                version: row.version,
+            },
+            rank: row.rank,
+        })
+    }
 }
 
 /// Lists incidents matching `filter`: newest first, or best match first when `text` is given.
@@ -66,14 +103,7 @@ pub async fn list(
         .build_query_as()
         .fetch_all(conn)
         .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Listed {
-                rank: row.rank,
-                incident: row.incident.try_into()?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(Listed::try_from).collect()
 }
 
 /// The statement [`list`] sends, after `prefix` (e.g. `explain analyze `). Public so that the
@@ -85,7 +115,7 @@ pub fn list_statement(
     limit: i64,
 ) -> QueryBuilder<Postgres> {
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(prefix);
-    sql.push("select ").push(incident_columns!());
+    sql.push("select ").push(summary_columns!());
     if let Some(text) = &filter.text {
         push_text_search(&mut sql, text, filter, after, limit);
     } else if filter.statuses.is_some() || filter.severities.is_some() || filter.service.is_some() {
