@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::actor::Actor;
 use crate::domain::error::ValidationError;
+use crate::domain::reference::IncidentRef;
 use crate::domain::status::Status;
 use crate::domain::validation;
 
@@ -299,14 +300,14 @@ pub struct IncidentSummary {
 impl IncidentSummary {
     /// The human reference, `INC-<number>`.
     pub fn reference(&self) -> String {
-        format!("INC-{}", self.number)
+        IncidentRef::Number(self.number).to_string()
     }
 }
 
 impl Incident {
     /// The human reference, `INC-<number>`.
     pub fn reference(&self) -> String {
-        format!("INC-{}", self.number)
+        IncidentRef::Number(self.number).to_string()
     }
 
     /// Applies validated edits and returns what actually changed (unchanged values are skipped).

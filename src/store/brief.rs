@@ -11,7 +11,7 @@ use crate::domain::{Incident, IncidentRef, RoleAssignment, TimelineEntry};
 use crate::store::Result;
 use crate::store::action_items::{ActionItemRow, item_columns};
 use crate::store::incidents::{IncidentRow, incident_columns};
-use crate::store::roles::AssignmentRow;
+use crate::store::roles::{AssignmentRow, assignment_columns};
 use crate::store::timeline::{EntryRow, entry_columns};
 
 /// How much of each list the brief carries.
@@ -53,10 +53,10 @@ pub struct BriefRecord {
 macro_rules! brief_parts {
     () => {
         concat!(
-            ", coalesce((select json_agg(r order by r.assigned_at, r.id) from (select id, role, \
-               assignee, assigned_at, unassigned_at, assigned_by_principal, assigned_by_client, \
-               assigned_by_channel from role_assignment \
-               where incident_id = b.id and unassigned_at is null) r), '[]') as roles, \
+            ", coalesce((select json_agg(r order by r.assigned_at, r.id) from (select ",
+            assignment_columns!(),
+            " from role_assignment where incident_id = b.id and unassigned_at is null) r), \
+               '[]') as roles, \
              coalesce((select json_agg(t order by t.occurred_at, t.seq) from (select ",
             entry_columns!(),
             " from timeline_entry where incident_id = b.id \

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 
 use crate::domain::{IncidentSummary, Severity, Status};
+use crate::store::incidents::severity;
 use crate::store::{Error, Result};
 
 /// The columns a list returns, in `SummaryRow` order: what a row of the list shows, not the
@@ -72,14 +73,12 @@ impl TryFrom<ListedRow> for Listed {
     type Error = Error;
 
     fn try_from(row: ListedRow) -> Result<Self> {
-        let severity = Severity::from_level(row.severity)
-            .ok_or_else(|| Error::Corrupt(format!("severity {}", row.severity)))?;
         Ok(Listed {
             incident: IncidentSummary {
                 id: row.id,
                 number: row.number,
                 title: row.title,
-                severity,
+                severity: severity(row.severity)?,
                 status: row.status.parse().map_err(Error::Corrupt)?,
                 services: row.services,
                 declared_at: row.declared_at,

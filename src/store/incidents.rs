@@ -57,8 +57,7 @@ impl TryFrom<IncidentRow> for Incident {
     type Error = Error;
 
     fn try_from(row: IncidentRow) -> Result<Self> {
-        let severity = Severity::from_level(row.severity)
-            .ok_or_else(|| Error::Corrupt(format!("severity {}", row.severity)))?;
+        let severity = severity(row.severity)?;
         let status = row.status.parse::<Status>().map_err(Error::Corrupt)?;
         Ok(Incident {
             id: row.id,
@@ -90,6 +89,11 @@ impl TryFrom<IncidentRow> for Incident {
             updated_at: row.updated_at,
         })
     }
+}
+
+/// A stored severity level as the domain's severity.
+pub(super) fn severity(level: i16) -> Result<Severity> {
+    Severity::from_level(level).ok_or_else(|| Error::Corrupt(format!("severity {level}")))
 }
 
 fn convert(rows: Vec<IncidentRow>) -> Result<Vec<Incident>> {

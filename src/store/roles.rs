@@ -7,6 +7,15 @@ use uuid::Uuid;
 use crate::domain::{Actor, NewRoleAssignment, Role, RoleAssignment};
 use crate::store::{Error, Result, actor};
 
+/// The columns every assignment query returns, in `AssignmentRow` order.
+macro_rules! assignment_columns {
+    () => {
+        "id, role, assignee, assigned_at, unassigned_at, assigned_by_principal, \
+         assigned_by_client, assigned_by_channel"
+    };
+}
+pub(super) use assignment_columns;
+
 /// A stored assignment as a query (or `json_agg` of rows) returns it.
 #[derive(FromRow, serde::Deserialize)]
 pub(super) struct AssignmentRow {
@@ -41,9 +50,12 @@ impl TryFrom<AssignmentRow> for RoleAssignment {
 
 /// Current assignments of an incident, in the order they were made.
 pub async fn current(conn: &mut PgConnection, incident_id: Uuid) -> Result<Vec<RoleAssignment>> {
-    const SQL: &str = "select id, role, assignee, assigned_at, unassigned_at, \
-        assigned_by_principal, assigned_by_client, assigned_by_channel from role_assignment \
-        where incident_id = $1 and unassigned_at is null order by assigned_at, id";
+    const SQL: &str = concat!(
+        "select ",
+        assignment_columns!(),
+        " from role_assignment where incident_id = $1 and unassigned_at is null \
+          order by assigned_at, id"
+    );
     let rows: Vec<AssignmentRow> = sqlx::query_as(SQL)
         .bind(incident_id)
         .fetch_all(conn)
@@ -96,30 +108,33 @@ pub async fn insert(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<RoleAssignment> {
-    let row: AssignmentRow = sqlx::query_as(
+    const SQL: &str = concat!(
         "insert into role_assignment (id, incident_id, role, assignee, assigned_at, \
          assigned_by_principal, assigned_by_client, assigned_by_channel) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id, role, assignee, assigned_at, \
-         unassigned_at, assigned_by_principal, assigned_by_client, assigned_by_channel",
-    )
-    .bind(Uuid::now_v7())
-    .bind(incident_id)
-    .bind(assignment.role.as_str())
-    .bind(&assignment.assignee)
-    .bind(now)
-    .bind(&actor.principal)
-    .bind(&actor.client)
-    .bind(actor.channel.as_str())
-    .fetch_one(conn)
-    .await?;
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning ",
+        assignment_columns!()
+    );
+    let row: AssignmentRow = sqlx::query_as(SQL)
+        .bind(Uuid::now_v7())
+        .bind(incident_id)
+        .bind(assignment.role.as_str())
+        .bind(&assignment.assignee)
+        .bind(now)
+        .bind(&actor.principal)
+        .bind(&actor.client)
+        .bind(actor.channel.as_str())
+        .fetch_one(conn)
+        .await?;
     row.try_into()
 }
 
 /// Every assignment of an incident, current and past, in the order they were made.
 pub async fn history(conn: &mut PgConnection, incident_id: Uuid) -> Result<Vec<RoleAssignment>> {
-    const SQL: &str = "select id, role, assignee, assigned_at, unassigned_at, \
-        assigned_by_principal, assigned_by_client, assigned_by_channel from role_assignment \
-        where incident_id = $1 order by assigned_at, id";
+    const SQL: &str = concat!(
+        "select ",
+        assignment_columns!(),
+        " from role_assignment where incident_id = $1 order by assigned_at, id"
+    );
     let rows: Vec<AssignmentRow> = sqlx::query_as(SQL)
         .bind(incident_id)
         .fetch_all(conn)

@@ -258,12 +258,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         };
         let stdio_stats = phases.measure(&McpCaller(&stdio), tool, "stdio").await?;
         let http_stats = phases.measure(&McpCaller(&http), tool, "HTTP").await?;
-        // The floor is the SQL floor where there is one (reads); a write's use case is its
-        // statements plus microseconds of domain code, so that is its floor.
-        let (floor_name, floor) = match &sql_floor {
-            Some(sql) => ("SQL floor", sql.p50_ms),
-            None => ("use-case floor", use_case_floor.p50_ms),
-        };
+        let (floor_name, floor) = report::floor(sql_floor.as_ref(), &use_case_floor);
         let floor = floor.max(f64::MIN_POSITIVE);
         tools.push(ToolResult {
             tool: tool.label().to_owned(),

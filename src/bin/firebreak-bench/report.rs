@@ -68,6 +68,16 @@ pub(crate) fn mib(kib: u64) -> f64 {
     (kib as f64 / 1024.0 * 10.0).round() / 10.0
 }
 
+/// The floor a tool's ratios divide by, named, and its p50: the SQL floor where there is one
+/// (reads); a write's use case is its statements plus microseconds of domain code, so that is
+/// its floor.
+pub(crate) fn floor(sql: Option<&Stats>, use_case: &Stats) -> (&'static str, f64) {
+    match sql {
+        Some(sql) => ("SQL floor", sql.p50_ms),
+        None => ("use-case floor", use_case.p50_ms),
+    }
+}
+
 fn ratio(value: f64, floor: f64) -> String {
     if floor > 0.0 {
         format!("{:.2}×", value / floor)
@@ -139,10 +149,7 @@ impl Report {
              |---|---|---:|---:|---:|---:|---:|---:|"
         );
         for t in &self.tools {
-            let floor = match (&t.sql_floor, t.floor) {
-                (Some(sql), "SQL floor") => sql.p50_ms,
-                _ => t.use_case_floor.p50_ms,
-            };
+            let (_, floor) = floor(t.sql_floor.as_ref(), &t.use_case_floor);
             row(
                 &mut out,
                 &t.tool,
