@@ -11,13 +11,16 @@ pub mod postmortems;
 mod roles;
 pub mod runbooks;
 mod timeline;
+pub mod write;
 
 pub use error::Error;
 pub use incidents::{Declared, IncidentBrief};
-pub use lifecycle::StatusRequest;
+pub use lifecycle::{StatusChanged, StatusRequest};
 pub use listing::{IncidentPage, ListRequest, StatusFilter};
 pub use lookups::{IncidentSuggestions, RecentTimeline};
-pub use timeline::TimelinePage;
+pub use roles::Roles;
+pub use timeline::{AddedEntry, ManualEntry, TimelinePage};
+pub use write::{IdempotencyKey, Write, Written};
 
 use std::sync::Arc;
 

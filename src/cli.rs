@@ -19,6 +19,8 @@ use crate::store::{self, cluster::ClusterError, cluster::EmbeddedCluster};
 pub const EMBEDDED_DATABASE: &str = "firebreak";
 /// How often a server on the embedded cluster checks that the cluster still answers.
 const REVIVE_INTERVAL: Duration = Duration::from_secs(2);
+/// How often expired idempotency keys are deleted.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 /// How long calls in flight may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -63,6 +65,8 @@ fn settings(args: &ServeArgs) -> Result<Settings, Error> {
         }
         None => None,
     };
+    crate::integrations::runbook_fetch::check_allow_list(&args.runbook_hosts)
+        .map_err(|reason| Error::Config(format!("FIREBREAK_RUNBOOK_HOSTS: {reason}")))?;
     Ok(Settings {
         runbook_hosts: args.runbook_hosts.clone(),
         postmortem_template,
@@ -160,6 +164,7 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         tracing::info!(dir = %dir.display(), "runbooks loaded: {report}");
     }
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    tokio::spawn(prune_periodically(app.clone(), shutdown.clone()));
     if let Some(cluster) = cluster {
         tokio::spawn(revive_embedded_cluster(
             cluster,
@@ -203,6 +208,21 @@ async fn revive_embedded_cluster(cluster: EmbeddedCluster, app: App, shutdown: C
         match cluster.ensure_running(EMBEDDED_DATABASE).await {
             Ok(_) => tracing::info!("the embedded PostgreSQL is running again"),
             Err(err) => tracing::error!(error = %err, "could not start the embedded PostgreSQL"),
+        }
+    }
+}
+
+/// Deletes expired idempotency keys now and every [`PRUNE_INTERVAL`].
+async fn prune_periodically(app: App, shutdown: CancellationToken) {
+    loop {
+        match app.prune_idempotency_keys().await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "expired idempotency keys deleted"),
+            Err(err) => tracing::warn!(error = %err, "could not prune idempotency keys"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(PRUNE_INTERVAL) => {}
         }
     }
 }

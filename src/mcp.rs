@@ -17,6 +17,7 @@ mod timeline_tools;
 pub mod tool_error;
 pub mod views;
 mod wire;
+mod writes;
 
 use std::sync::Arc;
 
@@ -176,6 +177,10 @@ impl ServerHandler for FirebreakServer {
         let tool = request.name.clone();
         // Kept to explain argument errors; tool arguments are small.
         let arguments = request.arguments.clone().unwrap_or_default();
+        let mut context = context;
+        if let Some(digest) = writes::RequestDigest::of(&tool, &arguments) {
+            context.extensions.insert(digest);
+        }
         let call = ToolCallContext::new(self, request, context);
         match self.tool_router.call(call).await {
             Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {

@@ -43,7 +43,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the database could not be reached or is shutting down: worth retrying later.
+    /// True when the database could not be reached, is shutting down, or gave up on the work
+    /// (a statement or idle-transaction timeout, a call's deadline passing): worth retrying.
     pub fn is_unavailable(&self) -> bool {
         let Error::Database(err) = self else {
             return false;
@@ -54,11 +55,38 @@ impl Error {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Tls(_) => true,
-            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                // 08: connection exception; 57P0x: shutdown / cannot connect now; 53300: too many connections.
-                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+            sqlx::Error::Database(_) => self.sqlstate().as_deref().is_some_and(|code| {
+                // 08: connection exception; 57P0x: shutdown / cannot connect now; 57014: query
+                // canceled (statement timeout, or the deadline guard); 25P03: idle in
+                // transaction too long; 53300: too many connections.
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || matches!(code, "57014" | "25P03" | "53300")
             }),
             _ => false,
+        }
+    }
+
+    /// True when a concurrent transaction made this one fail (serialization failure or
+    /// deadlock): the same call may succeed when retried.
+    pub fn is_concurrent_conflict(&self) -> bool {
+        self.sqlstate()
+            .as_deref()
+            .is_some_and(|code| matches!(code, "40001" | "40P01"))
+    }
+
+    /// True when a value could not be stored as text (a NUL byte, or a character outside the
+    /// database encoding): the caller's input, which validation should have refused.
+    pub fn is_unstorable_text(&self) -> bool {
+        self.sqlstate()
+            .as_deref()
+            .is_some_and(|code| matches!(code, "22021" | "22P05"))
+    }
+
+    fn sqlstate(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Error::Database(sqlx::Error::Database(db)) => db.code(),
+            _ => None,
         }
     }
 }

@@ -4,14 +4,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
+use crate::app::write::{Write, Written};
 use crate::app::{App, Error, Result, commit, load};
 use crate::domain::action_item::{
     ActionItem, ActionItemChanges, ActionItemRef, ActionItemRequest, ActionItemStatus,
     NewActionItem,
 };
-use crate::domain::{
-    Actor, EntryKind, FieldChange, IncidentRef, NewEntry, ValidationError, validation,
-};
+use crate::domain::{EntryKind, FieldChange, IncidentRef, NewEntry, ValidationError, validation};
 use crate::store;
 use crate::store::action_items::{ListFilter, ListPosition};
 
@@ -53,61 +52,68 @@ impl App {
     #[tracing::instrument(skip_all, fields(incident = %reference))]
     pub async fn add_action_item(
         &self,
-        actor: &Actor,
+        write: &Write<'_, ActionItem>,
         reference: IncidentRef,
         request: ActionItemRequest,
-    ) -> Result<ActionItem> {
+    ) -> Result<Written<ActionItem>> {
         let now = Utc::now();
         let new = NewActionItem::parse(request, now.date_naive())?;
+        let actor = write.actor();
         let mut tx = self.begin().await?;
+        if let Some(first) = write.claim(&mut tx, now).await? {
+            return Ok(Written::Replayed(first));
+        }
         let incident = load(&mut tx, reference, false).await?;
         let item = store::action_items::insert(&mut tx, incident.id, &new, actor, now).await?;
         let entry = added_entry(&item, now);
         store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
+        write.remember(&mut tx, &item).await?;
         commit(tx).await?;
-        Ok(item)
+        Ok(Written::Applied(item))
     }
 
     /// Edits an action item; the changes become one timeline entry on its incident. Nothing
-    /// changed → nothing is written.
+    /// changed → nothing is written (but a stale `expected_version` is still a conflict).
     #[tracing::instrument(skip_all, fields(action_item = %reference))]
     pub async fn update_action_item(
         &self,
-        actor: &Actor,
+        write: &Write<'_, ActionItem>,
         reference: ActionItemRef,
         changes: ActionItemChanges,
         expected_version: Option<i64>,
-    ) -> Result<ActionItem> {
+    ) -> Result<Written<ActionItem>> {
         let now = Utc::now();
         let changes = changes.parse(now.date_naive())?;
+        let actor = write.actor();
         let mut tx = self.begin().await?;
+        if let Some(first) = write.claim(&mut tx, now).await? {
+            return Ok(Written::Replayed(first));
+        }
         let mut item = store::action_items::find(&mut tx, reference, true)
             .await?
             .ok_or(Error::ActionItemNotFound(reference))?;
-        let current_version = item.version;
-        let changed = item.apply(changes, now);
-        // A stale version is a conflict, unless the call changes nothing: then it is a retry
-        // of an update that already went through, and it succeeds.
         if let Some(expected) = expected_version
-            && expected != current_version
-            && !changed.is_empty()
+            && expected != item.version
         {
             return Err(Error::StaleObject {
                 object: item.reference(),
                 expected,
-                current_version,
+                current_version: item.version,
                 read_with: "list_action_items",
             });
         }
-        if changed.is_empty() {
-            commit(tx).await?;
-            return Ok(item);
-        }
-        let saved = store::action_items::save(&mut tx, &item, now).await?;
-        let entry = updated_entry(&saved, &changed, now);
-        store::timeline::append(&mut tx, saved.incident_id, &[entry], actor, now).await?;
+        let changed = item.apply(changes, now);
+        let saved = if changed.is_empty() {
+            item
+        } else {
+            let saved = store::action_items::save(&mut tx, &item, now).await?;
+            let entry = updated_entry(&saved, &changed, now);
+            store::timeline::append(&mut tx, saved.incident_id, &[entry], actor, now).await?;
+            saved
+        };
+        write.remember(&mut tx, &saved).await?;
         commit(tx).await?;
-        Ok(saved)
+        Ok(Written::Applied(saved))
     }
 
     /// Lists action items across incidents, soonest due first (undated last).

@@ -108,15 +108,22 @@ impl From<store::Error> for Error {
         if err.is_unavailable() {
             return Error::Unavailable(err);
         }
+        if err.is_concurrent_conflict() {
+            return Error::Conflict(
+                "another change to the same incidents happened at the same moment; retry the call"
+                    .into(),
+            );
+        }
+        if err.is_unstorable_text() {
+            // Validation refuses such text field by field; this is the backstop for a field
+            // that escaped it, so the caller still gets an answer it can act on.
+            return Error::Invalid(ValidationError::new(
+                "arguments",
+                "contain a character that cannot be stored (NUL, U+0000): remove it and retry",
+            ));
+        }
         match &err {
             store::Error::Conflict { constraint } => Error::Conflict(conflict_message(constraint)),
-            store::Error::Database(sqlx::Error::Database(db))
-                if matches!(db.code().as_deref(), Some("40001" | "40P01")) =>
-            {
-                Error::Conflict(
-                    "another change to the same incidents happened at the same moment; retry the call".into(),
-                )
-            }
             _ => Error::Internal(err),
         }
     }

@@ -3,16 +3,16 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
-use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::app::write::{Write, Written};
 use crate::app::{App, Error, Result, check_version, commit, load, runbooks};
 use crate::domain::action_item::ActionItem;
 use crate::domain::runbook::StepTaken;
 use crate::domain::{
     Actor, DeclareRequest, EntryKind, FieldChange, Incident, IncidentChanges, IncidentRef,
     NewEntry, NewIncident, NewRoleAssignment, Role, RoleAssignment, SpanMeasure, TimelineEntry,
-    durations::durations, validation,
+    durations::durations,
 };
 use crate::store;
 
@@ -24,8 +24,6 @@ const BRIEF_ACTION_ITEMS: i64 = 20;
 const BRIEF_MERGED_FROM: i64 = 50;
 /// How often an edit is applied again when other writers keep changing the incident.
 const OPTIMISTIC_ATTEMPTS: usize = 16;
-/// The idempotency scope of a declaration.
-const DECLARE: &str = "declare_incident";
 
 /// The answer to a declaration.
 #[derive(Debug, Clone)]
@@ -34,8 +32,6 @@ pub struct Declared {
     pub incident: Incident,
     /// True when an open incident with the same `dedup_key` absorbed this signal.
     pub is_deduplicated: bool,
-    /// True when this is a retry answered from the idempotency record.
-    pub is_replay: bool,
 }
 
 /// Everything an agent needs to pick up an incident.
@@ -64,48 +60,36 @@ pub struct IncidentBrief {
 }
 
 impl App {
-    /// Declares an incident, honouring `idempotency_key` (same key, same answer) and
+    /// Declares an incident, honouring the write's idempotency key (same key, same answer) and
     /// `dedup_key` (an open incident with the key absorbs the signal).
     #[tracing::instrument(skip_all, fields(title = %request.title))]
     pub async fn declare_incident(
         &self,
-        actor: &Actor,
+        write: &Write<'_, Declared>,
         request: DeclareRequest,
-        idempotency_key: Option<String>,
-    ) -> Result<Declared> {
+    ) -> Result<Written<Declared>> {
         let now = Utc::now();
-        let fingerprint = fingerprint(&request);
         let new = NewIncident::parse(request, now)?;
-        let idempotency_key = validation::optional_key("idempotency_key", idempotency_key)?;
-        if idempotency_key.is_none() && new.dedup_key.is_none() {
+        let actor = write.actor();
+        if !write.is_keyed() && new.dedup_key.is_none() {
             // Nothing to serialise on: two statements (a number, then one insert of the
             // incident, its entries and its role), no BEGIN/COMMIT.
             let mut conn = self.autocommit().await?;
-            return insert(&mut conn, actor, &new, now).await;
+            return insert(&mut conn, actor, &new, now)
+                .await
+                .map(Written::Applied);
         }
         let mut tx = self.begin().await?;
-        if let Some(key) = &idempotency_key {
-            store::lock_scope(&mut tx, &format!("idempotency:{}:{key}", actor.principal)).await?;
-            if let Some(replay) = replay(&mut tx, actor, key, &fingerprint).await? {
-                commit(tx).await?;
-                return Ok(replay);
-            }
+        if let Some(first) = write.claim(&mut tx, now).await? {
+            return Ok(Written::Replayed(first));
         }
         let declared = match deduplicate(&mut tx, actor, &new, now).await? {
             Some(existing) => existing,
             None => insert(&mut tx, actor, &new, now).await?,
         };
-        if let Some(key) = &idempotency_key {
-            let record = store::idempotency::Record {
-                request: Json(fingerprint),
-                incident_id: declared.incident.id,
-                deduplicated: declared.is_deduplicated,
-            };
-            store::idempotency::insert(&mut tx, &actor.principal, DECLARE, key, &record, now)
-                .await?;
-        }
+        write.remember(&mut tx, &declared).await?;
         commit(tx).await?;
-        Ok(declared)
+        Ok(Written::Applied(declared))
     }
 
     /// The brief of one incident: fields, roles, recent timeline, durations.
@@ -136,15 +120,16 @@ impl App {
         })
     }
 
-    /// Edits fields; each change becomes a timeline entry. Nothing changes → nothing is written.
+    /// Edits fields; each change becomes a timeline entry. Nothing changes → nothing is written
+    /// (but a stale `expected_version` is still a conflict).
     #[tracing::instrument(skip_all, fields(incident = %reference))]
     pub async fn update_incident(
         &self,
-        actor: &Actor,
+        write: &Write<'_, Incident>,
         reference: IncidentRef,
         expected_version: Option<i64>,
         changes: IncidentChanges,
-    ) -> Result<Incident> {
+    ) -> Result<Written<Incident>> {
         let changes = changes.parse()?;
         if changes.is_empty() {
             return Err(validation_error(
@@ -153,75 +138,72 @@ impl App {
             ));
         }
         let now = Utc::now();
-        // Optimistic: read, apply, then one statement that writes the row and its timeline
-        // entries only if the version is still the one read. Two round trips and no
-        // BEGIN/COMMIT; a concurrent writer makes the write match nothing, and the edit is
-        // applied again to what that writer left (or refused, if a version was expected).
-        let mut conn = self.autocommit().await?;
-        for _ in 0..OPTIMISTIC_ATTEMPTS {
-            let mut incident = load(&mut conn, reference, false).await?;
-            check_version(&incident, expected_version)?;
-            let changed = incident.apply(changes.clone());
-            if changed.is_empty() {
-                return Ok(incident);
-            }
-            let entries: Vec<NewEntry> = changed.iter().map(|c| field_entry(c, now)).collect();
-            let saved =
-                store::incidents::save_with_entries(&mut conn, &incident, &entries, actor, now)
-                    .await?;
-            if let Some(saved) = saved {
-                return Ok(saved);
-            }
+        if !write.is_keyed() {
+            let mut conn = self.autocommit().await?;
+            let updated = apply_changes(
+                &mut conn,
+                write.actor(),
+                reference,
+                expected_version,
+                &changes,
+                now,
+            )
+            .await?;
+            return Ok(Written::Applied(updated));
         }
-        Err(Error::Conflict(format!(
-            "{reference} kept changing while this edit was applied ({OPTIMISTIC_ATTEMPTS} \
-             attempts); read it again with get_incident and retry"
-        )))
+        let mut tx = self.begin().await?;
+        if let Some(first) = write.claim(&mut tx, now).await? {
+            return Ok(Written::Replayed(first));
+        }
+        let updated = apply_changes(
+            &mut tx,
+            write.actor(),
+            reference,
+            expected_version,
+            &changes,
+            now,
+        )
+        .await?;
+        write.remember(&mut tx, &updated).await?;
+        commit(tx).await?;
+        Ok(Written::Applied(updated))
     }
+}
+
+/// Applies `changes` optimistically: read, apply, then one statement that writes the row and
+/// its timeline entries only if the version is still the one read. Outside a transaction that
+/// is two round trips; a concurrent writer makes the write match nothing, and the edit is
+/// applied again to what that writer left (or refused, if a version was expected).
+async fn apply_changes(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    reference: IncidentRef,
+    expected_version: Option<i64>,
+    changes: &IncidentChanges,
+    now: DateTime<Utc>,
+) -> Result<Incident> {
+    for _ in 0..OPTIMISTIC_ATTEMPTS {
+        let mut incident = load(conn, reference, false).await?;
+        check_version(&incident, expected_version)?;
+        let changed = incident.apply(changes.clone());
+        if changed.is_empty() {
+            return Ok(incident);
+        }
+        let entries: Vec<NewEntry> = changed.iter().map(|c| field_entry(c, now)).collect();
+        let saved =
+            store::incidents::save_with_entries(conn, &incident, &entries, actor, now).await?;
+        if let Some(saved) = saved {
+            return Ok(saved);
+        }
+    }
+    Err(Error::Conflict(format!(
+        "{reference} kept changing while this edit was applied ({OPTIMISTIC_ATTEMPTS} \
+         attempts); read it again with get_incident and retry"
+    )))
 }
 
 fn validation_error(field: &str, reason: &str) -> Error {
     Error::Invalid(crate::domain::ValidationError::new(field, reason))
-}
-
-/// The canonical form of a declaration, compared when an idempotency key is reused.
-fn fingerprint(request: &DeclareRequest) -> serde_json::Value {
-    json!({
-        "title": request.title,
-        "severity": request.severity.map(|s| s.to_string()),
-        "summary": request.summary,
-        "impact": request.impact,
-        "services": request.services,
-        "labels": request.labels,
-        "commander": request.commander,
-        "impact_started_at": request.impact_started_at,
-        "detected_at": request.detected_at,
-        "dedup_key": request.dedup_key,
-    })
-}
-
-/// The remembered answer for a reused idempotency key, or a conflict if the payload differs.
-async fn replay(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    key: &str,
-    fingerprint: &serde_json::Value,
-) -> Result<Option<Declared>> {
-    let Some(record) = store::idempotency::find(conn, &actor.principal, DECLARE, key).await? else {
-        return Ok(None);
-    };
-    if record.request.0 != *fingerprint {
-        return Err(Error::Conflict(format!(
-            "idempotency_key `{key}` was already used for a different declaration; \
-             send the same payload to retry it, or use a new key for a new incident"
-        )));
-    }
-    let incident = load(conn, IncidentRef::Id(record.incident_id), false).await?;
-    Ok(Some(Declared {
-        incident,
-        is_deduplicated: record.deduplicated,
-        is_replay: true,
-    }))
 }
 
 /// Folds the signal into the open incident with the same dedup key, if there is one.
@@ -249,7 +231,6 @@ async fn deduplicate(
     Ok(Some(Declared {
         incident,
         is_deduplicated: true,
-        is_replay: false,
     }))
 }
 
@@ -294,7 +275,6 @@ async fn insert(
     Ok(Declared {
         incident,
         is_deduplicated: false,
-        is_replay: false,
     })
 }
 

@@ -4,11 +4,12 @@
 use chrono::Utc;
 use serde_json::json;
 
+use crate::app::write::{Write, Written};
 use crate::app::{App, Error, Result, check_version, commit, load};
 use crate::domain::postmortem;
 use crate::domain::{
-    Actor, EntryKind, Incident, IncidentRef, MergeTarget, NewEntry, Status, StatusChange,
-    Transition, validation,
+    EntryKind, Incident, IncidentRef, MergeTarget, NewEntry, Status, StatusChange, Transition,
+    validation,
 };
 use crate::store;
 
@@ -25,21 +26,34 @@ pub struct StatusRequest {
     pub expected_version: Option<i64>,
 }
 
+/// An incident after a status change.
+#[derive(Debug, Clone)]
+pub struct StatusChanged {
+    /// The incident as saved.
+    pub incident: Incident,
+    /// The number of the incident it was merged into, when this change merged it.
+    pub merged_into: Option<i64>,
+}
+
 impl App {
     /// Moves an incident to another status.
     #[tracing::instrument(skip_all, fields(incident = %reference, to = %request.to))]
     pub async fn change_status(
         &self,
-        actor: &Actor,
+        write: &Write<'_, StatusChanged>,
         reference: IncidentRef,
         request: StatusRequest,
-    ) -> Result<Incident> {
+    ) -> Result<Written<StatusChanged>> {
         let note = request
             .note
             .map(|n| validation::required_text("note", n))
             .transpose()?;
         let now = Utc::now();
+        let actor = write.actor();
         let mut tx = self.begin().await?;
+        if let Some(first) = write.claim(&mut tx, now).await? {
+            return Ok(Written::Replayed(first));
+        }
         let mut incident = load(&mut tx, reference, true).await?;
         check_version(&incident, request.expected_version)?;
         let merged_into = match request.merged_into {
@@ -65,7 +79,7 @@ impl App {
         let saved = store::incidents::save_with_entries(&mut tx, &incident, &[entry], actor, now)
             .await?
             .ok_or_else(|| Error::Conflict(format!("{reference} changed under its lock")))?;
-        if let Some(target) = merged_into {
+        if let Some(target) = &merged_into {
             let body = format!(
                 "{} ({}) was merged into this incident",
                 saved.reference(),
@@ -76,18 +90,23 @@ impl App {
                 NewEntry::system(EntryKind::StatusChange, body, Some(data.to_string()), now);
             store::timeline::append(&mut tx, target.id, &[entry], actor, now).await?;
         }
+        let changed = StatusChanged {
+            merged_into: merged_into.map(|target| target.number),
+            incident: saved,
+        };
+        write.remember(&mut tx, &changed).await?;
         commit(tx).await?;
-        Ok(saved)
+        Ok(Written::Applied(changed))
     }
 
     /// Resolves an incident with a resolution summary.
     pub async fn resolve_incident(
         &self,
-        actor: &Actor,
+        write: &Write<'_, StatusChanged>,
         reference: IncidentRef,
         resolution: String,
         expected_version: Option<i64>,
-    ) -> Result<Incident> {
+    ) -> Result<Written<StatusChanged>> {
         let resolution = validation::required_text("resolution", resolution)?;
         let request = StatusRequest {
             to: Status::Resolved,
@@ -95,7 +114,7 @@ impl App {
             merged_into: None,
             expected_version,
         };
-        self.change_status(actor, reference, request).await
+        self.change_status(write, reference, request).await
     }
 }
 

@@ -101,13 +101,9 @@ fn filter(request: &ListRequest) -> Result<ListFilter> {
         }
         other => other.clone(),
     };
-    let text = match request.text.as_deref().map(str::trim) {
-        Some("") | None => None,
-        Some(text) if text.len() > 1000 => {
-            return Err(ValidationError::new("text", "must be at most 1000 bytes").into());
-        }
-        Some(text) => Some(text.to_owned()),
-    };
+    let text = validation::search_text("text", request.text.as_deref(), 1000)?;
+    validation::instant("since", request.since)?;
+    validation::instant("until", request.until)?;
     if let (Some(since), Some(until)) = (request.since, request.until)
         && since >= until
     {

@@ -9,12 +9,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::app::write::{Write, Written};
 use crate::app::{App, Error, Result, commit, load};
 use crate::domain::postmortem::{
     self, Edit, EditError, Postmortem, PostmortemStatus, Refresh, Section, SectionEdits,
     SectionName,
 };
-use crate::domain::{Actor, EntryKind, Incident, IncidentRef, NewEntry, Status, TransitionError};
+use crate::domain::{EntryKind, Incident, IncidentRef, NewEntry, Status, TransitionError};
 use crate::store;
 
 /// A postmortem with the incident it belongs to.
@@ -63,9 +64,17 @@ impl App {
     /// Creates the incident's postmortem from the recorded facts, or refreshes its generated
     /// sections; sections someone edited are kept. Works on a live incident (the draft says so).
     #[tracing::instrument(skip_all, fields(incident = %reference))]
-    pub async fn draft_postmortem(&self, actor: &Actor, reference: IncidentRef) -> Result<Drafted> {
+    pub async fn draft_postmortem(
+        &self,
+        write: &Write<'_, Drafted>,
+        reference: IncidentRef,
+    ) -> Result<Written<Drafted>> {
         let now = Utc::now();
+        let actor = write.actor();
         let mut tx = self.begin().await?;
+        if let Some(first) = write.claim(&mut tx, now).await? {
+            return Ok(Written::Replayed(first));
+        }
         // The incident lock serialises drafts, so two first drafts cannot both insert.
         let incident = load(&mut tx, reference, true).await?;
         refuse_non_incidents(&incident)?;
@@ -106,8 +115,7 @@ impl App {
         }
         // Rendered before committing: a template that fails leaves nothing half-done.
         let markdown = self.render_postmortem(&incident, &postmortem)?;
-        commit(tx).await?;
-        Ok(Drafted {
+        let drafted = Drafted {
             document: PostmortemDocument {
                 incident,
                 postmortem,
@@ -115,7 +123,10 @@ impl App {
             },
             is_new,
             refresh,
-        })
+        };
+        write.remember(&mut tx, &drafted).await?;
+        commit(tx).await?;
+        Ok(Written::Applied(drafted))
     }
 
     /// The incident's postmortem, rendered to markdown when `with_markdown`.
@@ -158,10 +169,10 @@ impl App {
     #[tracing::instrument(skip_all, fields(incident = %reference))]
     pub async fn update_postmortem(
         &self,
-        actor: &Actor,
+        write: &Write<'_, Updated>,
         reference: IncidentRef,
         update: PostmortemUpdate,
-    ) -> Result<Updated> {
+    ) -> Result<Written<Updated>> {
         let edits = SectionEdits::parse(update.sections)?;
         if edits.is_empty() && update.status.is_none() {
             return Err(crate::domain::ValidationError::new(
@@ -171,32 +182,31 @@ impl App {
             .into());
         }
         let now = Utc::now();
+        let actor = write.actor();
         let mut tx = self.begin().await?;
+        if let Some(first) = write.claim(&mut tx, now).await? {
+            return Ok(Written::Replayed(first));
+        }
         let incident = load(&mut tx, reference, false).await?;
         let mut postmortem = store::postmortems::find(&mut tx, incident.id, true)
             .await?
             .ok_or_else(|| Error::NoPostmortem(incident.reference()))?;
-        let current_version = postmortem.version;
+        if let Some(expected) = update.expected_version
+            && expected != postmortem.version
+        {
+            return Err(Error::StaleObject {
+                object: format!("the postmortem of {}", incident.reference()),
+                expected,
+                current_version: postmortem.version,
+                read_with: "get_postmortem",
+            });
+        }
         let edit = postmortem
             .edit(&incident, edits, update.status, &actor.principal, now)
             .map_err(|err| match err {
                 EditError::Invalid(invalid) => Error::Invalid(invalid),
                 EditError::Refused(refusal) => Error::transition(incident.reference(), refusal),
-            });
-        // A stale version is a conflict, unless the call changes nothing: then it is a retry
-        // of an update that already went through, and it succeeds.
-        if let Some(expected) = update.expected_version
-            && expected != current_version
-            && !edit.as_ref().is_ok_and(Edit::is_empty)
-        {
-            return Err(Error::StaleObject {
-                object: format!("the postmortem of {}", incident.reference()),
-                expected,
-                current_version,
-                read_with: "get_postmortem",
-            });
-        }
-        let edit = edit?;
+            })?;
         if !edit.is_empty() {
             let sections: Vec<&Section> = postmortem
                 .sections
@@ -210,15 +220,17 @@ impl App {
             let entry = edit_entry(&postmortem, &edit, now);
             store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
         }
-        commit(tx).await?;
-        Ok(Updated {
+        let updated = Updated {
             document: PostmortemDocument {
                 incident,
                 postmortem,
                 markdown: None,
             },
             edit,
-        })
+        };
+        write.remember(&mut tx, &updated).await?;
+        commit(tx).await?;
+        Ok(Written::Applied(updated))
     }
 
     fn render_postmortem(&self, incident: &Incident, postmortem: &Postmortem) -> Result<String> {

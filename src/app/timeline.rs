@@ -1,8 +1,10 @@
 //! Writing to and reading an incident's timeline.
 
 use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 
-use crate::app::{App, Error, Result, load};
+use crate::app::write::{Write, Written};
+use crate::app::{App, Error, Result, commit, load};
 use crate::domain::{
     Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, ValidationError, Visibility, validation,
 };
@@ -24,28 +26,60 @@ pub struct TimelinePage {
     pub next_cursor: Option<String>,
 }
 
+/// An entry a responder writes.
+#[derive(Debug, Clone)]
+pub struct ManualEntry {
+    /// note, finding, hypothesis, decision or action.
+    pub kind: EntryKind,
+    /// What happened (markdown).
+    pub body: String,
+    /// When it happened, if earlier than now.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// `internal` or `public`.
+    pub visibility: Visibility,
+}
+
+/// An entry that was appended, with its incident's reference (`INC-<n>`).
+#[derive(Debug, Clone)]
+pub struct AddedEntry {
+    /// The incident's reference.
+    pub incident: String,
+    /// The stored entry.
+    pub entry: TimelineEntry,
+}
+
 impl App {
-    /// Appends a responder's entry (note, finding, hypothesis, decision or action); returns the
-    /// incident's reference (`INC-<n>`) with the stored entry.
-    #[tracing::instrument(skip_all, fields(incident = %reference, kind = %kind))]
+    /// Appends a responder's entry (note, finding, hypothesis, decision or action).
+    #[tracing::instrument(skip_all, fields(incident = %reference, kind = %entry.kind))]
     pub async fn add_timeline_entry(
         &self,
-        actor: &Actor,
+        write: &Write<'_, AddedEntry>,
         reference: IncidentRef,
-        kind: EntryKind,
-        body: String,
-        occurred_at: Option<DateTime<Utc>>,
-        visibility: Visibility,
-    ) -> Result<(String, TimelineEntry)> {
+        entry: ManualEntry,
+    ) -> Result<Written<AddedEntry>> {
         let now = Utc::now();
-        let entry = NewEntry::parse_manual(kind, body, occurred_at, visibility, now)?;
-        // One statement finds the incident and appends: no transaction needed.
-        let mut conn = self.autocommit().await?;
-        let (number, mut stored) =
-            store::timeline::append_to(&mut conn, reference, &[entry], actor, now)
-                .await?
-                .ok_or(Error::NotFound(reference))?;
-        Ok((IncidentRef::Number(number).to_string(), stored.remove(0)))
+        let entry = NewEntry::parse_manual(
+            entry.kind,
+            entry.body,
+            entry.occurred_at,
+            entry.visibility,
+            now,
+        )?;
+        if !write.is_keyed() {
+            // One statement finds the incident and appends: no transaction needed.
+            let mut conn = self.autocommit().await?;
+            return append(&mut conn, write.actor(), reference, entry, now)
+                .await
+                .map(Written::Applied);
+        }
+        let mut tx = self.begin().await?;
+        if let Some(first) = write.claim(&mut tx, now).await? {
+            return Ok(Written::Replayed(first));
+        }
+        let added = append(&mut tx, write.actor(), reference, entry, now).await?;
+        write.remember(&mut tx, &added).await?;
+        commit(tx).await?;
+        Ok(Written::Applied(added))
     }
 
     /// A page of the timeline in chronological order.
@@ -78,6 +112,22 @@ impl App {
             next_cursor,
         })
     }
+}
+
+async fn append(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    reference: IncidentRef,
+    entry: NewEntry,
+    now: DateTime<Utc>,
+) -> Result<AddedEntry> {
+    let (number, mut stored) = store::timeline::append_to(conn, reference, &[entry], actor, now)
+        .await?
+        .ok_or(Error::NotFound(reference))?;
+    Ok(AddedEntry {
+        incident: IncidentRef::Number(number).to_string(),
+        entry: stored.remove(0),
+    })
 }
 
 fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, i64)> {

@@ -13,7 +13,7 @@ pub use vocabulary::{ActionItemKind, ActionItemStatus, Priority};
 
 use std::fmt;
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::domain::actor::Actor;
@@ -174,6 +174,12 @@ pub fn due_on(field: &str, raw: &str, today: NaiveDate) -> Result<NaiveDate, Val
             format!("`{raw}` is not a date: use YYYY-MM-DD (e.g. 2026-12-31)"),
         )
     })?;
+    if date.year() > 9999 {
+        return Err(ValidationError::new(
+            field,
+            format!("({date}) is after year 9999; pick a real date (YYYY-MM-DD)"),
+        ));
+    }
     let earliest = today.checked_sub_days(Days::new(1)).unwrap_or(today);
     if date < earliest {
         return Err(ValidationError::new(

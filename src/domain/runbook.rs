@@ -79,6 +79,7 @@ impl Runbook {
     /// Parses a runbook file: front matter is required and checked field by field, and the body
     /// must have at least one step.
     pub fn parse(markdown: &str) -> Result<Runbook, ParseError> {
+        check_characters(markdown)?;
         let split = split(markdown)?;
         let Some((yaml, yaml_line)) = split.front_matter else {
             return Err(ParseError::new(
@@ -209,6 +210,28 @@ struct Split<'a> {
 
 /// Finds the front matter with the markdown parser's own metadata-block rule (a `---` line at
 /// the very start, closed by a `---` or `...` line).
+/// Refuses NUL and control characters other than tab and line breaks, naming the line: they
+/// cannot be stored (NUL) or would garble what an agent reads.
+fn check_characters(markdown: &str) -> Result<(), ParseError> {
+    for (index, line) in markdown.split('\n').enumerate() {
+        if let Some(c) = line
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\t' | '\r'))
+        {
+            let what = if c == '\0' {
+                "a NUL character (U+0000), which cannot be stored".to_owned()
+            } else {
+                format!("the control character U+{:04X}", u32::from(c))
+            };
+            return Err(ParseError::new(
+                index as u64 + 1,
+                format!("contains {what}; runbooks are plain UTF-8 text"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn split(markdown: &str) -> Result<Split<'_>, ParseError> {
     let text = markdown.strip_prefix('\u{feff}').unwrap_or(markdown);
     let mut events =

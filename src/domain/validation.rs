@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 
 use crate::domain::error::ValidationError;
+
+pub mod characters;
 
 /// Longest title, in characters.
 pub const TITLE_MAX_CHARS: usize = 200;
@@ -36,17 +38,14 @@ pub fn title(field: &str, value: &str) -> Result<String, ValidationError> {
             format!("must be 1–{TITLE_MAX_CHARS} characters (got {chars})"),
         ));
     }
-    if trimmed.chars().any(char::is_control) {
-        return Err(ValidationError::new(
-            field,
-            "must be a single line without control characters (tabs, line breaks)",
-        ));
-    }
+    characters::line(field, trimmed)?;
     Ok(trimmed.to_owned())
 }
 
-/// A text body of at most 64 KiB; may be empty.
+/// A text body of at most 64 KiB; may be empty. See [`characters::free_text`] for the
+/// characters it may hold.
 pub fn text(field: &str, value: String) -> Result<String, ValidationError> {
+    let value = characters::free_text(field, value)?;
     if value.len() > TEXT_MAX_BYTES {
         return Err(ValidationError::new(
             field,
@@ -64,7 +63,32 @@ pub fn required_text(field: &str, value: String) -> Result<String, ValidationErr
     if value.trim().is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
     }
+    if value.chars().all(characters::is_invisible) {
+        return Err(ValidationError::new(
+            field,
+            "has only invisible characters (zero-width or format characters); write something visible",
+        ));
+    }
     text(field, value)
+}
+
+/// Search words (one line, at most `max_bytes`); `None` when blank.
+pub fn search_text(
+    field: &str,
+    value: Option<&str>,
+    max_bytes: usize,
+) -> Result<Option<String>, ValidationError> {
+    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.len() > max_bytes {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max_bytes} bytes (got {})", text.len()),
+        ));
+    }
+    characters::line(field, text)?;
+    Ok(Some(text.to_owned()))
 }
 
 /// Service names: lowercase slugs (`a-z`, `0-9`, `-`, starting with a letter or digit),
@@ -138,6 +162,7 @@ pub fn labels(
                 format!("value is longer than {LABEL_VALUE_MAX_CHARS} characters"),
             ));
         }
+        characters::line(&format!("{field}.{key}"), value)?;
     }
     Ok(values)
 }
@@ -160,9 +185,12 @@ pub fn optional_key(field: &str, value: Option<String>) -> Result<Option<String>
     value.map(|v| key(field, v)).transpose()
 }
 
-/// A person or team name (an assignee, a commander): trimmed, 1–200 printable characters.
+/// A person or team name (an assignee, a commander): trimmed, 1–200 printable characters, one
+/// visible line (see [`characters::line`]).
 pub fn name(field: &str, value: &str) -> Result<String, ValidationError> {
-    key(field, value.trim().to_owned())
+    let name = key(field, value.trim().to_owned())?;
+    characters::line(field, &name)?;
+    Ok(name)
 }
 
 /// An optional person name; see [`name`].
@@ -173,17 +201,37 @@ pub fn optional_name(
     value.map(|v| name(field, &v)).transpose()
 }
 
-/// A timestamp that is not in the future beyond [`FUTURE_SKEW`].
+/// A timestamp in the plausible range ([`instant`]) that is not in the future beyond
+/// [`FUTURE_SKEW`].
 pub fn timestamp(
     field: &str,
     value: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, ValidationError> {
-    match value {
+    match instant(field, value)? {
         Some(at) if at > now + FUTURE_SKEW => Err(ValidationError::new(
             field,
             format!(
                 "({at}) is in the future; the server time is {now} and at most 5 minutes of clock skew is allowed"
+            ),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Earliest instant accepted: 1970-01-01T00:00:00Z (nothing Firebreak records happened earlier).
+pub const EARLIEST: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
+/// A timestamp between [`EARLIEST`] and the end of year 9999 (a year 0000, say, is a typo).
+pub fn instant(
+    field: &str,
+    value: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, ValidationError> {
+    match value {
+        Some(at) if at < EARLIEST || at.year() > 9999 => Err(ValidationError::new(
+            field,
+            format!(
+                "({at}) is outside the range Firebreak accepts: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
             ),
         )),
         other => Ok(other),

@@ -1,7 +1,9 @@
 //! Fetching remote runbooks over HTTP, from allow-listed hosts only.
 //!
-//! - The URL's host must equal an entry of the allow-list (`FIREBREAK_RUNBOOK_HOSTS`), compared
-//!   without regard to case; no other host is ever contacted, not even through a redirect.
+//! - The URL's host and port must match an entry of the allow-list (`FIREBREAK_RUNBOOK_HOSTS`):
+//!   `host` allows that host on the scheme's default port only (443, or 80 for plain http),
+//!   `host:port` that port only; hosts compare without regard to case. No other host or port is
+//!   ever contacted, not even through a redirect.
 //! - `https` only; plain `http` is accepted for loopback hosts (`localhost`, `127.0.0.0/8`,
 //!   `::1`) alone. URLs with credentials are refused.
 //! - Redirects are followed by hand, at most [`FetchLimits::max_redirects`] hops, each hop
@@ -109,6 +111,9 @@ pub enum FetchError {
     /// The document is not UTF-8 text.
     #[error("the document is not UTF-8 text")]
     NotText,
+    /// The document holds a NUL byte, so it is binary, not a runbook (and cannot be stored).
+    #[error("the document contains a NUL byte on line {0}: it is not a text runbook")]
+    Binary(u64),
 }
 
 impl FetchError {
@@ -121,16 +126,79 @@ impl FetchError {
     }
 }
 
+/// Checks allow-list entries (`host`, `host:port`, `[v6]:port`), naming the first that is not one.
+pub fn check_allow_list(hosts: &[String]) -> Result<(), String> {
+    match hosts.iter().find(|h| AllowedHost::parse(h).is_none()) {
+        Some(bad) => Err(format!(
+            "`{bad}` is not a host or host:port (e.g. wiki.example.com or 127.0.0.1:8080)"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// An HTTP client that only talks to allow-listed hosts.
 #[derive(Debug, Clone)]
 pub struct RunbookFetcher {
     client: reqwest::Client,
-    hosts: Vec<String>,
+    hosts: Vec<AllowedHost>,
     limits: FetchLimits,
 }
 
+/// One allow-list entry: a host, and the one port it may be reached on (`None`: the scheme's
+/// default port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AllowedHost {
+    host: String,
+    port: Option<u16>,
+}
+
+impl AllowedHost {
+    /// Parses `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address.
+    fn parse(entry: &str) -> Option<AllowedHost> {
+        let entry = entry.trim();
+        let (host, port) = if let Some(rest) = entry.strip_prefix('[') {
+            let (host, after) = rest.split_once(']')?;
+            match after.strip_prefix(':') {
+                Some(port) => (host, Some(port.parse().ok()?)),
+                None if after.is_empty() => (host, None),
+                None => return None,
+            }
+        } else if entry.matches(':').count() > 1 {
+            (entry, None) // a bare IPv6 address cannot carry a port
+        } else {
+            match entry.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port.parse().ok()?)),
+                None => (entry, None),
+            }
+        };
+        let host = normalize_host(host);
+        (!host.is_empty()).then_some(AllowedHost { host, port })
+    }
+
+    /// Whether `url` (host normalized) is what this entry allows.
+    fn allows(&self, host: &str, url: &Url) -> bool {
+        // `Url::port` is `None` when the URL names no port or the scheme's default one.
+        self.host == host && self.port == url.port()
+    }
+}
+
+impl std::fmt::Display for AllowedHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match self.port {
+            Some(port) => write!(f, "{host}:{port}"),
+            None => f.write_str(&host),
+        }
+    }
+}
+
 impl RunbookFetcher {
-    /// A fetcher for `hosts` (exact host names or IP addresses) with `limits`.
+    /// A fetcher for `hosts` (`host` or `host:port` entries; see the module rules) with
+    /// `limits`. Entries that cannot be parsed are ignored.
     pub fn new(hosts: &[String], limits: FetchLimits) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .redirect(redirect::Policy::none())
@@ -143,11 +211,7 @@ impl RunbookFetcher {
                 env!("CARGO_PKG_VERSION")
             ))
             .build()?;
-        let hosts = hosts
-            .iter()
-            .map(|h| normalize_host(h))
-            .filter(|h| !h.is_empty())
-            .collect();
+        let hosts = hosts.iter().filter_map(|h| AllowedHost::parse(h)).collect();
         Ok(RunbookFetcher {
             client,
             hosts,
@@ -171,11 +235,19 @@ impl RunbookFetcher {
         url.set_fragment(None);
         self.allows(&url).map_err(FetchError::InvalidUrl)?;
         let host = url.host_str().map(normalize_host).unwrap_or_default();
-        if !self.hosts.contains(&host) {
+        if !self.hosts.iter().any(|allowed| allowed.allows(&host, &url)) {
             let allowed = if self.hosts.is_empty() {
                 "the list is empty, so remote runbooks are off".to_owned()
             } else {
-                self.hosts.join(", ")
+                let entries: Vec<String> = self.hosts.iter().map(ToString::to_string).collect();
+                format!(
+                    "{}; a host without a port allows only the default port",
+                    entries.join(", ")
+                )
+            };
+            let host = match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
             };
             return Err(FetchError::HostNotAllowed { host, allowed });
         }
@@ -265,6 +337,10 @@ impl RunbookFetcher {
             body.extend_from_slice(&chunk);
         }
         let markdown = String::from_utf8(body).map_err(|_| FetchError::NotText)?;
+        if let Some(at) = markdown.find('\0') {
+            let line = markdown[..at].matches('\n').count() as u64 + 1;
+            return Err(FetchError::Binary(line));
+        }
         Ok(Fetched::Document {
             markdown,
             etag,

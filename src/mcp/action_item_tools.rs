@@ -1,6 +1,5 @@
 //! Tools to add, edit and list action items: the follow-up work incidents leave behind.
 
-use chrono::Utc;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -15,6 +14,7 @@ use crate::domain::action_item::{
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
 use crate::mcp::views::{ActionItemListView, ActionItemView};
+use crate::mcp::writes::{WriteAnswer, rendered};
 
 /// Priority: P1 is the most urgent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -112,6 +112,9 @@ pub(crate) struct AddActionItemParams {
     pub(crate) kind: KindParam,
     /// The ticket in an external tracker (http or https URL).
     pub(crate) external_url: Option<String>,
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 /// Parameters of `update_action_item`.
@@ -134,6 +137,9 @@ pub(crate) struct UpdateActionItemParams {
     pub(crate) status: Option<ItemStatusParam>,
     /// New tracker link; an empty string clears it.
     pub(crate) external_url: Option<String>,
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 /// Parameters of `list_action_items`.
@@ -172,7 +178,7 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<AddActionItemParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<ActionItemView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<ActionItemView>>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let request = ActionItemRequest {
             title: p.title,
@@ -183,8 +189,15 @@ impl FirebreakServer {
             external_url: p.external_url,
         };
         let actor = self.actor(&context);
-        let item = self.app.add_action_item(&actor, reference, request).await?;
-        Ok(Json(ActionItemView::new(&item, Utc::now().date_naive())))
+        let write = self.write(
+            &actor,
+            &context,
+            "add_action_item",
+            p.idempotency_key,
+            rendered::<_, ActionItemView>,
+        )?;
+        let item = self.app.add_action_item(&write, reference, request).await?;
+        Ok(Json(WriteAnswer::new(item)))
     }
 
     /// Change an action item's title, owner, due date, priority, status or tracker link. The
@@ -200,7 +213,7 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<UpdateActionItemParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<ActionItemView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<ActionItemView>>, ToolError> {
         let reference = ActionItemRef::parse("action_item", &p.action_item)?;
         let changes = ActionItemChanges {
             title: p.title,
@@ -211,11 +224,18 @@ impl FirebreakServer {
             external_url: p.external_url,
         };
         let actor = self.actor(&context);
+        let write = self.write(
+            &actor,
+            &context,
+            "update_action_item",
+            p.idempotency_key,
+            rendered::<_, ActionItemView>,
+        )?;
         let item = self
             .app
-            .update_action_item(&actor, reference, changes, p.expected_version)
+            .update_action_item(&write, reference, changes, p.expected_version)
             .await?;
-        Ok(Json(ActionItemView::new(&item, Utc::now().date_naive())))
+        Ok(Json(WriteAnswer::new(item)))
     }
 
     /// List action items as compact rows, soonest due first (undated last), filtered by

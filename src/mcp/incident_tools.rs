@@ -15,6 +15,7 @@ use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
 use crate::mcp::views::{BriefView, DeclaredView, IncidentListView, IncidentView};
 use crate::mcp::wire::{SeverityParam, StatusFilterParam};
+use crate::mcp::writes::{WriteAnswer, rendered};
 
 /// Parameters of `declare_incident`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -38,8 +39,8 @@ pub(crate) struct DeclareParams {
     pub(crate) impact_started_at: Option<DateTime<Utc>>,
     /// When a monitor or person noticed (RFC 3339); defaults to now.
     pub(crate) detected_at: Option<DateTime<Utc>>,
-    /// Any unique string for this declaration: retries with the same key return the same
-    /// incident instead of creating another. Reusing a key with a different payload is a conflict.
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
     pub(crate) idempotency_key: Option<String>,
     /// Groups repeat signals (e.g. an alert fingerprint): while an incident with this key is
     /// open, declaring again returns it with `deduplicated: true` and records the repeat.
@@ -97,6 +98,9 @@ pub(crate) struct UpdateIncidentParams {
     pub(crate) services: Option<Vec<String>>,
     /// The full new set of labels (replaces the old set).
     pub(crate) labels: Option<BTreeMap<String, String>>,
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 #[tool_router(router = incident_tools, vis = "pub(crate)")]
@@ -115,7 +119,7 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<DeclareParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<DeclaredView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<DeclaredView>>, ToolError> {
         let request = DeclareRequest {
             title: p.title,
             severity: Some(p.severity.into()),
@@ -129,11 +133,15 @@ impl FirebreakServer {
             dedup_key: p.dedup_key,
         };
         let actor = self.actor(&context);
-        let declared = self
-            .app
-            .declare_incident(&actor, request, p.idempotency_key)
-            .await?;
-        Ok(Json(DeclaredView::from(&declared)))
+        let write = self.write(
+            &actor,
+            &context,
+            "declare_incident",
+            p.idempotency_key,
+            rendered::<_, DeclaredView>,
+        )?;
+        let declared = self.app.declare_incident(&write, request).await?;
+        Ok(Json(WriteAnswer::new(declared)))
     }
 
     /// Get an incident's brief: all fields, version, current roles, the last 20 timeline
@@ -198,7 +206,7 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<UpdateIncidentParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<IncidentView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<IncidentView>>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let changes = IncidentChanges {
             title: p.title,
@@ -209,10 +217,17 @@ impl FirebreakServer {
             labels: p.labels,
         };
         let actor = self.actor(&context);
+        let write = self.write(
+            &actor,
+            &context,
+            "update_incident",
+            p.idempotency_key,
+            rendered::<_, IncidentView>,
+        )?;
         let incident = self
             .app
-            .update_incident(&actor, reference, p.expected_version, changes)
+            .update_incident(&write, reference, p.expected_version, changes)
             .await?;
-        Ok(Json(IncidentView::from(&incident)))
+        Ok(Json(WriteAnswer::new(incident)))
     }
 }

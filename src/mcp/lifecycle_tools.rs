@@ -10,8 +10,9 @@ use crate::app::StatusRequest;
 use crate::domain::IncidentRef;
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
-use crate::mcp::views::{IncidentView, RoleView, RolesView};
+use crate::mcp::views::{IncidentView, RolesView};
 use crate::mcp::wire::{RoleParam, StatusParam};
+use crate::mcp::writes::{WriteAnswer, rendered};
 
 /// Parameters of `change_status`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -29,6 +30,9 @@ pub(crate) struct ChangeStatusParams {
     pub(crate) merged_into: Option<String>,
     /// The version you last read; fails with `conflict` if someone changed it since.
     pub(crate) expected_version: Option<i64>,
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 /// Parameters of `resolve_incident`.
@@ -41,6 +45,9 @@ pub(crate) struct ResolveParams {
     pub(crate) resolution: String,
     /// The version you last read; fails with `conflict` if someone changed it since.
     pub(crate) expected_version: Option<i64>,
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 /// Parameters of `assign_role`.
@@ -54,6 +61,9 @@ pub(crate) struct AssignRoleParams {
     pub(crate) role: RoleParam,
     /// Who takes the role (a person's handle or name, 1–200 characters).
     pub(crate) assignee: String,
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 #[tool_router(router = lifecycle_tools, vis = "pub(crate)")]
@@ -73,7 +83,7 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<ChangeStatusParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<IncidentView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<IncidentView>>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let merged_into = p
             .merged_into
@@ -87,15 +97,15 @@ impl FirebreakServer {
             expected_version: p.expected_version,
         };
         let actor = self.actor(&context);
-        let incident = self.app.change_status(&actor, reference, request).await?;
-        let target = merged_into.map(|_| p.merged_into.unwrap_or_default());
-        let mut view = IncidentView::from(&incident);
-        if let Some(IncidentRef::Number(n)) = merged_into {
-            view.merged_into = Some(format!("INC-{n}"));
-        } else if target.is_some() {
-            view.merged_into = target;
-        }
-        Ok(Json(view))
+        let write = self.write(
+            &actor,
+            &context,
+            "change_status",
+            p.idempotency_key,
+            rendered::<_, IncidentView>,
+        )?;
+        let changed = self.app.change_status(&write, reference, request).await?;
+        Ok(Json(WriteAnswer::new(changed)))
     }
 
     /// Resolve an incident: impact has ended. Requires a resolution summary; stamps
@@ -112,14 +122,21 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<ResolveParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<IncidentView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<IncidentView>>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let actor = self.actor(&context);
-        let incident = self
+        let write = self.write(
+            &actor,
+            &context,
+            "resolve_incident",
+            p.idempotency_key,
+            rendered::<_, IncidentView>,
+        )?;
+        let resolved = self
             .app
-            .resolve_incident(&actor, reference, p.resolution, p.expected_version)
+            .resolve_incident(&write, reference, p.resolution, p.expected_version)
             .await?;
-        Ok(Json(IncidentView::from(&incident)))
+        Ok(Json(WriteAnswer::new(resolved)))
     }
 
     /// Assign a role on an incident. The previous holder of a single-holder role is relieved
@@ -135,16 +152,20 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<AssignRoleParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<RolesView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<RolesView>>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let actor = self.actor(&context);
-        let (incident, roles) = self
+        let write = self.write(
+            &actor,
+            &context,
+            "assign_role",
+            p.idempotency_key,
+            rendered::<_, RolesView>,
+        )?;
+        let roles = self
             .app
-            .assign_role(&actor, reference, p.role.into(), &p.assignee)
+            .assign_role(&write, reference, p.role.into(), &p.assignee)
             .await?;
-        Ok(Json(RolesView {
-            incident,
-            roles: roles.iter().map(RoleView::from).collect(),
-        }))
+        Ok(Json(WriteAnswer::new(roles)))
     }
 }

@@ -14,6 +14,7 @@ use crate::domain::postmortem::PostmortemStatus;
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
 use crate::mcp::views::{DraftedView, PostmortemView, UpdatedView};
+use crate::mcp::writes::{WriteAnswer, rendered};
 
 /// A postmortem's review status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -56,6 +57,9 @@ pub(crate) enum FormatParam {
 pub(crate) struct DraftPostmortemParams {
     /// The incident: `INC-42`, `42` or its UUID.
     pub(crate) incident: String,
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 /// Parameters of `get_postmortem`.
@@ -88,6 +92,9 @@ pub(crate) struct UpdatePostmortemParams {
     /// `draft`. Publishing needs the incident resolved, facts refreshed after resolution, and
     /// every seeded and narrative section written.
     pub(crate) status: Option<PostmortemStatusParam>,
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 #[tool_router(router = postmortem_tools, vis = "pub(crate)")]
@@ -110,11 +117,18 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<DraftPostmortemParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<DraftedView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<DraftedView>>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let actor = self.actor(&context);
-        let drafted = self.app.draft_postmortem(&actor, reference).await?;
-        Ok(Json(DraftedView::from(&drafted)))
+        let write = self.write(
+            &actor,
+            &context,
+            "draft_postmortem",
+            p.idempotency_key,
+            rendered::<_, DraftedView>,
+        )?;
+        let drafted = self.app.draft_postmortem(&write, reference).await?;
+        Ok(Json(WriteAnswer::new(drafted)))
     }
 
     /// Get an incident's postmortem: status, version, each section's provenance (generated or
@@ -149,7 +163,7 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<UpdatePostmortemParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<UpdatedView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<UpdatedView>>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let update = PostmortemUpdate {
             sections: p.sections.unwrap_or_default(),
@@ -157,10 +171,17 @@ impl FirebreakServer {
             expected_version: Some(p.expected_version),
         };
         let actor = self.actor(&context);
+        let write = self.write(
+            &actor,
+            &context,
+            "update_postmortem",
+            p.idempotency_key,
+            rendered::<_, UpdatedView>,
+        )?;
         let updated = self
             .app
-            .update_postmortem(&actor, reference, update)
+            .update_postmortem(&write, reference, update)
             .await?;
-        Ok(Json(UpdatedView::from(&updated)))
+        Ok(Json(WriteAnswer::new(updated)))
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::runbook::StepOutcome;
 use crate::domain::{IncidentRef, ValidationError};
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
+use crate::mcp::writes::{WriteAnswer, rendered};
 
 /// Parameters of `find_runbooks`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -93,6 +94,9 @@ pub(crate) struct RecordRunbookStepParams {
     pub(crate) version: Option<i64>,
     /// When the step was taken (RFC 3339), if earlier than now.
     pub(crate) occurred_at: Option<DateTime<Utc>>,
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 #[tool_router(router = runbook_tools, vis = "pub(crate)")]
@@ -177,7 +181,7 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<RecordRunbookStepParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<StepRecordedView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<StepRecordedView>>, ToolError> {
         let report = StepReport {
             incident: IncidentRef::parse("incident", &p.incident)?,
             runbook: p.runbook,
@@ -188,7 +192,14 @@ impl FirebreakServer {
             occurred_at: p.occurred_at,
         };
         let actor = self.actor(&context);
-        let recorded = self.app.record_runbook_step(&actor, report).await?;
-        Ok(Json(StepRecordedView::from(&recorded)))
+        let write = self.write(
+            &actor,
+            &context,
+            "record_runbook_step",
+            p.idempotency_key,
+            rendered::<_, StepRecordedView>,
+        )?;
+        let recorded = self.app.record_runbook_step(&write, report).await?;
+        Ok(Json(WriteAnswer::new(recorded)))
     }
 }

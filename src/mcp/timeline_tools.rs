@@ -7,11 +7,13 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::app::ManualEntry;
 use crate::domain::{EntryKind, IncidentRef};
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
-use crate::mcp::views::{EntryAddedView, EntryView, TimelineView};
+use crate::mcp::views::{EntryAddedView, TimelineView};
 use crate::mcp::wire::{EntryKindParam, ManualKindParam, VisibilityParam};
+use crate::mcp::writes::{WriteAnswer, rendered};
 
 /// Parameters of `add_timeline_entry`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -28,6 +30,9 @@ pub(crate) struct AddEntryParams {
     pub(crate) occurred_at: Option<DateTime<Utc>>,
     /// `internal` (default) or `public` (fit for a status page).
     pub(crate) visibility: Option<VisibilityParam>,
+    /// Makes a retry safe: the same key and arguments return the first answer without writing
+    /// again (for 24 h); the key with other arguments is a conflict.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 /// Parameters of `get_timeline`.
@@ -59,24 +64,27 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<AddEntryParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<EntryAddedView>, ToolError> {
+    ) -> Result<Json<WriteAnswer<EntryAddedView>>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let actor = self.actor(&context);
-        let (incident, entry) = self
+        let write = self.write(
+            &actor,
+            &context,
+            "add_timeline_entry",
+            p.idempotency_key,
+            rendered::<_, EntryAddedView>,
+        )?;
+        let entry = ManualEntry {
+            kind: p.kind.into(),
+            body: p.body,
+            occurred_at: p.occurred_at,
+            visibility: p.visibility.unwrap_or_default().into(),
+        };
+        let added = self
             .app
-            .add_timeline_entry(
-                &actor,
-                reference,
-                p.kind.into(),
-                p.body,
-                p.occurred_at,
-                p.visibility.unwrap_or_default().into(),
-            )
+            .add_timeline_entry(&write, reference, entry)
             .await?;
-        Ok(Json(EntryAddedView {
-            incident,
-            entry: EntryView::from(&entry),
-        }))
+        Ok(Json(WriteAnswer::new(added)))
     }
 
     /// Read an incident's timeline in chronological order, optionally only some kinds of

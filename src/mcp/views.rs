@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::app::{Declared, IncidentBrief, IncidentPage, TimelinePage};
+use crate::app::{
+    AddedEntry, Declared, IncidentBrief, IncidentPage, Roles, StatusChanged, TimelinePage,
+};
 use crate::domain::durations::human;
 use crate::domain::runbook::{StepKind, StepTaken};
 use crate::domain::{Actor, Incident, IncidentSummary, RoleAssignment, SpanMeasure, TimelineEntry};
@@ -136,6 +138,12 @@ impl From<&Incident> for IncidentView {
     }
 }
 
+impl From<&StatusChanged> for IncidentView {
+    fn from(changed: &StatusChanged) -> Self {
+        IncidentView::new(&changed.incident, changed.merged_into)
+    }
+}
+
 /// The answer to `declare_incident`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DeclaredView {
@@ -144,8 +152,6 @@ pub struct DeclaredView {
     /// True when an open incident with the same `dedup_key` absorbed this signal (a timeline
     /// entry records the repeat); no new incident was created.
     pub deduplicated: bool,
-    /// True when this answer was replayed for a repeated `idempotency_key`.
-    pub replayed: bool,
 }
 
 impl From<&Declared> for DeclaredView {
@@ -153,7 +159,6 @@ impl From<&Declared> for DeclaredView {
         DeclaredView {
             incident: (&declared.incident).into(),
             deduplicated: declared.is_deduplicated,
-            replayed: declared.is_replay,
         }
     }
 }
@@ -442,4 +447,22 @@ pub struct EntryAddedView {
     pub incident: String,
     /// The entry.
     pub entry: EntryView,
+}
+
+impl From<&Roles> for RolesView {
+    fn from(roles: &Roles) -> Self {
+        RolesView {
+            incident: roles.incident.clone(),
+            roles: roles.roles.iter().map(RoleView::from).collect(),
+        }
+    }
+}
+
+impl From<&AddedEntry> for EntryAddedView {
+    fn from(added: &AddedEntry) -> Self {
+        EntryAddedView {
+            incident: added.incident.clone(),
+            entry: EntryView::from(&added.entry),
+        }
+    }
 }

@@ -103,8 +103,8 @@ async fn updating_records_the_changes_and_stamps_completion() {
     let client = db.client().await;
     let incident = declare(&client, "Checkout returns 502", "SEV2").await;
     add(&client, json!({"incident": incident, "title": "Resize the pool", "priority": "P1", "kind": "prevent"})).await;
-    let update =
-        json!({"action_item": "AI-1", "expected_version": 1, "status": "done", "owner": "carol"});
+    let update = json!({"action_item": "AI-1", "expected_version": 1, "status": "done",
+        "owner": "carol", "idempotency_key": "close-ai-1"});
     let done = ok(call(&client, "update_action_item", update.clone()).await);
     assert_eq!(
         (
@@ -115,10 +115,19 @@ async fn updating_records_the_changes_and_stamps_completion() {
         (Some("done"), Some("carol"), Some(2))
     );
     assert!(done["completed_at"].is_string());
-    let retried = ok(call(&client, "update_action_item", update).await);
+    let retried = ok(call(&client, "update_action_item", update.clone()).await);
     assert_eq!(
-        retried["version"], 2,
-        "a retry of an applied update succeeds and writes nothing"
+        (retried["version"].as_i64(), &retried["replayed"]),
+        (Some(2), &json!(true)),
+        "a retry with the same key replays the first answer and writes nothing"
+    );
+    let mut unkeyed = update;
+    unkeyed.as_object_mut().unwrap().remove("idempotency_key");
+    let no_op = failure(call(&client, "update_action_item", unkeyed).await);
+    assert_eq!(
+        (no_op.code.as_str(), &no_op.details["current_version"]),
+        ("conflict", &json!(2)),
+        "without a key, a stale version is a conflict even when nothing would change"
     );
 
     let before = learning_fingerprint(&db).await;

@@ -17,6 +17,7 @@ mod prompts;
 mod races;
 mod remote_runbooks;
 mod resources;
+mod retries;
 mod runbooks;
 mod skills;
 mod support;

@@ -344,21 +344,31 @@ async fn get_postmortem_answers_in_markdown_or_json() {
 }
 
 #[tokio::test]
-async fn a_stale_expected_version_is_a_conflict_but_a_retry_of_an_applied_update_succeeds() {
+async fn a_stale_expected_version_is_a_conflict_and_a_keyed_retry_replays_the_first_answer() {
     let db = TestDb::new().await;
     let client = db.client().await;
     let incident = declare(&client, "Checkout returns 502", "SEV3").await;
     draft(&client, &incident).await;
-    let update = json!({"incident": incident, "expected_version": 1, "sections": {"lessons": "Alert on saturation."}});
+    let update = json!({"incident": incident, "expected_version": 1,
+        "sections": {"lessons": "Alert on saturation."}, "idempotency_key": "pm-lessons"});
     let first = ok(call(&client, "update_postmortem", update.clone()).await);
     assert_eq!(first["postmortem"]["version"], 2);
-    let retried = ok(call(&client, "update_postmortem", update).await);
+    let retried = ok(call(&client, "update_postmortem", update.clone()).await);
     assert_eq!(
         (
             retried["postmortem"]["version"].as_i64(),
-            retried["changed_sections"].clone()
+            retried["changed_sections"].clone(),
+            retried["replayed"].clone()
         ),
-        (Some(2), json!([]))
+        (Some(2), first["changed_sections"].clone(), json!(true)),
+        "the first answer, replayed"
+    );
+    let mut unkeyed = update;
+    unkeyed.as_object_mut().unwrap().remove("idempotency_key");
+    let no_op = failure(call(&client, "update_postmortem", unkeyed).await);
+    assert_eq!(
+        no_op.code, "conflict",
+        "a stale version is a conflict even for a no-op"
     );
     let before = refusals::learning_fingerprint(&db).await;
     let stale = failure(call(

@@ -143,7 +143,7 @@ async fn concurrent_retries_with_one_idempotency_key_make_one_incident() {
         .collect();
     assert_eq!(ids.len(), 1, "{results:?}");
     assert_eq!(db.count("incident").await, 1);
-    assert_eq!(db.count("idempotency_record").await, 1);
+    assert_eq!(db.count("idempotency_key").await, 1);
     let replays = results
         .iter()
         .filter(|r| r.structured_content.as_ref().unwrap()["replayed"] == true)

@@ -63,6 +63,8 @@ impl Host {
             .route("/big", get(big_streamed))
             .route("/big-declared", get(|| async { "x".repeat(MAX_BYTES + 1) }))
             .route("/binary", get(|| async { vec![0xffu8, 0xfe, 0x00] }))
+            .route("/nul", get(|| async { "# Disk\n\n1. Check\0 usage.\n" }))
+            .route("/elsewhere/{port}", get(elsewhere))
             .with_state(counters.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -137,6 +139,11 @@ async fn away(State(counters): State<Counters>) -> Response {
     redirect(&format!("http://localhost:{}/runbook.md", counters.port))
 }
 
+/// Redirects to another port on the allow-listed address.
+async fn elsewhere(axum::extract::Path(port): axum::extract::Path<u16>) -> Response {
+    redirect(&format!("http://127.0.0.1:{port}/runbook.md"))
+}
+
 async fn slow() -> &'static str {
     tokio::time::sleep(Duration::from_secs(2)).await;
     PLAIN
@@ -148,10 +155,14 @@ async fn big_streamed() -> Body {
     Body::from_stream(futures::stream::iter(chunks))
 }
 
-/// A client whose server may fetch from 127.0.0.1 and example.com, with short limits.
-async fn client(db: &TestDb) -> Client {
+/// A client whose server may fetch from `host` (127.0.0.1 on its port) and example.com (on
+/// the default port), with short limits.
+async fn client(db: &TestDb, host: &Host) -> Client {
     let settings = Settings {
-        runbook_hosts: vec!["127.0.0.1".into(), "Example.COM.".into()],
+        runbook_hosts: vec![
+            format!("127.0.0.1:{}", host.addr.port()),
+            "Example.COM.".into(),
+        ],
         ..Default::default()
     };
     let limits = FetchLimits {
@@ -172,7 +183,7 @@ async fn get_url(client: &Client, url: &str) -> rmcp::model::CallToolResult {
 async fn a_remote_runbook_is_fetched_parsed_cached_and_revalidated_by_etag() {
     let db = TestDb::new().await;
     let host = Host::start().await;
-    let client = client(&db).await;
+    let client = client(&db, &host).await;
     let first = ok(get_url(&client, &host.url("/runbook.md#mitigation")).await);
     assert_eq!(first["source"], "remote");
     assert_eq!(
@@ -206,7 +217,7 @@ async fn a_remote_runbook_is_fetched_parsed_cached_and_revalidated_by_etag() {
 async fn plain_markdown_is_returned_as_is_and_revalidated_by_last_modified() {
     let db = TestDb::new().await;
     let host = Host::start().await;
-    let client = client(&db).await;
+    let client = client(&db, &host).await;
     let first = ok(get_url(&client, &host.url("/plain.md")).await);
     assert_eq!(first["slug"], Value::Null);
     assert_eq!(first["front_matter_error"], Value::Null);
@@ -225,22 +236,28 @@ async fn plain_markdown_is_returned_as_is_and_revalidated_by_last_modified() {
 async fn hosts_off_the_allow_list_are_refused_without_a_request() {
     let db = TestDb::new().await;
     let host = Host::start().await;
-    let client = client(&db).await;
+    let client = client(&db, &host).await;
     let port = host.addr.port();
     let cases = [
         (
             format!("http://localhost:{port}/runbook.md"),
-            "`localhost` is not on the runbook allow-list",
+            format!("`localhost:{port}` is not on the runbook allow-list"),
         ),
         (
             "https://wiki.evil.example/runbook.md".to_owned(),
-            "127.0.0.1, example.com",
+            format!("127.0.0.1:{port}, example.com"),
         ),
-        ("http://example.com/runbook.md".to_owned(), "plain http"),
-        ("ftp://127.0.0.1/runbook.md".to_owned(), "only https"),
+        (
+            "http://example.com/runbook.md".to_owned(),
+            "plain http".to_owned(),
+        ),
+        (
+            "ftp://127.0.0.1/runbook.md".to_owned(),
+            "only https".to_owned(),
+        ),
         (
             format!("http://user:pw@127.0.0.1:{port}/runbook.md"),
-            "credentials",
+            "credentials".to_owned(),
         ),
     ];
     for (url, needle) in cases {
@@ -248,7 +265,7 @@ async fn hosts_off_the_allow_list_are_refused_without_a_request() {
         assert_eq!(refused.code, "invalid_argument", "{url}");
         assert_eq!(refused.details["field"], "url", "{url}");
         assert!(
-            refused.message.contains(needle),
+            refused.message.contains(&needle),
             "{url}: {}",
             refused.message
         );
@@ -259,10 +276,49 @@ async fn hosts_off_the_allow_list_are_refused_without_a_request() {
 }
 
 #[tokio::test]
+async fn an_allowed_host_allows_only_its_listed_port_directly_and_through_redirects() {
+    let db = TestDb::new().await;
+    let host = Host::start().await;
+    let other = Host::start().await;
+    let client = client(&db, &host).await;
+    let other_port = other.addr.port();
+
+    let direct = failure(get_url(&client, &other.url("/runbook.md")).await);
+    assert_eq!(direct.code, "invalid_argument");
+    assert!(
+        direct.message.contains(&format!(
+            "`127.0.0.1:{other_port}` is not on the runbook allow-list"
+        )),
+        "{}",
+        direct.message
+    );
+    let bare = failure(get_url(&client, "https://example.com:8443/runbook.md").await);
+    assert!(
+        bare.message.contains("only the default port"),
+        "{}",
+        bare.message
+    );
+
+    let redirected =
+        failure(get_url(&client, &host.url(&format!("/elsewhere/{other_port}"))).await);
+    assert_eq!(redirected.code, "unavailable");
+    assert!(
+        redirected.message.contains(&format!(
+            "refused a redirect to http://127.0.0.1:{other_port}/"
+        )),
+        "{}",
+        redirected.message
+    );
+    assert_eq!(other.hits(), 0, "the other service was never contacted");
+    other.stop().await;
+    host.stop().await;
+}
+
+#[tokio::test]
 async fn redirects_are_followed_on_the_list_and_refused_off_it() {
     let db = TestDb::new().await;
     let host = Host::start().await;
-    let client = client(&db).await;
+    let client = client(&db, &host).await;
     let hopped = ok(get_url(&client, &host.url("/hop")).await);
     assert_eq!(hopped["slug"], "remote-disk");
     assert_eq!(
@@ -301,12 +357,13 @@ async fn redirects_are_followed_on_the_list_and_refused_off_it() {
 async fn a_slow_host_times_out_and_a_large_or_binary_document_is_refused() {
     let db = TestDb::new().await;
     let host = Host::start().await;
-    let client = client(&db).await;
+    let client = client(&db, &host).await;
     let cases = [
         ("/slow", "no complete answer within 500ms"),
         ("/big", "larger than 65536 bytes"),
         ("/big-declared", "larger than 65536 bytes"),
         ("/binary", "not UTF-8 text"),
+        ("/nul", "contains a NUL byte on line 3"),
         ("/missing", "HTTP 404"),
     ];
     for (path, needle) in cases {
@@ -331,7 +388,7 @@ async fn a_slow_host_times_out_and_a_large_or_binary_document_is_refused() {
 async fn when_the_host_is_gone_the_cached_copy_is_returned_marked_stale() {
     let db = TestDb::new().await;
     let host = Host::start().await;
-    let client = client(&db).await;
+    let client = client(&db, &host).await;
     let url = host.url("/runbook.md");
     let fresh = ok(get_url(&client, &url).await);
     let never_fetched = host.url("/plain.md");

@@ -164,7 +164,7 @@ impl TestDb {
                (select md5(coalesce(string_agg(t::text, ',' order by t.number), '')) from incident t), \
                (select md5(coalesce(string_agg(t::text, ',' order by t.seq), '')) from timeline_entry t), \
                (select md5(coalesce(string_agg(t::text, ',' order by t.id), '')) from role_assignment t), \
-               (select md5(coalesce(string_agg(t::text, ',' order by t.key), '')) from idempotency_record t))",
+               (select md5(coalesce(string_agg(t::text, ',' order by t.key), '')) from idempotency_key t))",
         )
         .fetch_one(&self.pool)
         .await

@@ -1,7 +1,16 @@
 //! Reading a folder of runbook files: every `*.md` below it (hidden entries and `README.md`
 //! files skipped, symlinked folders not followed), each read as UTF-8 up to the size cap.
+//!
+//! Only regular files inside the folder are read. A symlink is followed only when it resolves
+//! to a regular file inside the folder; FIFOs, sockets and devices are refused without being
+//! opened for a blocking read (a FIFO would hang the sync, `/dev/zero` would never end), and a
+//! file is read at most one byte past the cap, so a huge file costs no more memory than the cap.
+//! Each refusal is reported with its reason and the other files still load.
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+
+use tokio::io::AsyncReadExt;
 
 use crate::app::Result;
 use crate::app::runbooks::InvalidFile;
@@ -19,24 +28,39 @@ pub(super) struct FileText {
     pub(super) text: String,
 }
 
+/// A `*.md` entry found in the folder: where it really is, or why it is refused.
+struct Candidate {
+    path: PathBuf,
+    target: std::result::Result<PathBuf, String>,
+}
+
 /// Every runbook file under `dir`, sorted by path, or why each could not be read.
 pub(super) async fn read(dir: &Path) -> Result<(Vec<FileText>, Vec<InvalidFile>)> {
-    let is_folder = tokio::fs::metadata(dir).await.is_ok_and(|m| m.is_dir());
-    if !is_folder {
-        return Err(ValidationError::new(
+    let unreadable = || {
+        ValidationError::new(
             "dir",
             format!("`{}` is not a folder that can be read", dir.display()),
         )
-        .into());
+    };
+    let is_folder = tokio::fs::metadata(dir).await.is_ok_and(|m| m.is_dir());
+    if !is_folder {
+        return Err(unreadable().into());
     }
-    let mut paths = Vec::new();
-    collect(dir, 0, &mut paths).await?;
-    paths.sort();
-    let mut texts = Vec::with_capacity(paths.len());
+    let root = tokio::fs::canonicalize(dir)
+        .await
+        .map_err(|_| unreadable())?;
+    let mut candidates = Vec::new();
+    collect(dir, &root, 0, &mut candidates).await?;
+    candidates.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut texts = Vec::with_capacity(candidates.len());
     let mut invalid = Vec::new();
-    for path in paths {
-        let relative = relative(dir, &path);
-        match read_file(&path).await {
+    for candidate in candidates {
+        let relative = relative(dir, &candidate.path);
+        let read = match candidate.target {
+            Ok(target) => read_file(&target).await,
+            Err(reason) => Err((1, reason)),
+        };
+        match read {
             Ok(text) => texts.push(FileText {
                 path: relative,
                 text,
@@ -51,8 +75,8 @@ pub(super) async fn read(dir: &Path) -> Result<(Vec<FileText>, Vec<InvalidFile>)
     Ok((texts, invalid))
 }
 
-/// Adds the runbook files under `dir` to `paths`.
-async fn collect(dir: &Path, depth: usize, paths: &mut Vec<PathBuf>) -> Result<()> {
+/// Adds the runbook files under `dir` (inside `root`, canonical) to `found`.
+async fn collect(dir: &Path, root: &Path, depth: usize, found: &mut Vec<Candidate>) -> Result<()> {
     let unreadable = |err: std::io::Error| {
         ValidationError::new("dir", format!("`{}` cannot be read: {err}", dir.display()))
     };
@@ -64,23 +88,72 @@ async fn collect(dir: &Path, depth: usize, paths: &mut Vec<PathBuf>) -> Result<(
             continue;
         }
         let path = entry.path();
+        // The entry's own type: a symlink is reported as a symlink, not as its target.
         let kind = entry.file_type().await.map_err(unreadable)?;
         if kind.is_dir() {
             if depth < DEPTH_MAX {
-                Box::pin(collect(&path, depth + 1, paths)).await?;
+                Box::pin(collect(&path, root, depth + 1, found)).await?;
             }
-        } else if is_markdown(&path) {
-            if paths.len() == FILES_MAX {
-                return Err(ValidationError::new(
-                    "dir",
-                    format!("holds more than {FILES_MAX} markdown files; sync a smaller folder"),
-                )
-                .into());
-            }
-            paths.push(path);
+            continue;
         }
+        if !is_markdown(&path) {
+            continue;
+        }
+        if found.len() == FILES_MAX {
+            return Err(ValidationError::new(
+                "dir",
+                format!("holds more than {FILES_MAX} markdown files; sync a smaller folder"),
+            )
+            .into());
+        }
+        let target = if kind.is_symlink() {
+            resolve_symlink(&path, root).await
+        } else if kind.is_file() {
+            Ok(path.clone())
+        } else {
+            Err(not_regular(&kind))
+        };
+        if target.as_ref().is_ok_and(|t| t.is_dir()) {
+            continue; // a symlinked folder named `*.md`: folders behind symlinks are not followed
+        }
+        found.push(Candidate { path, target });
     }
     Ok(())
+}
+
+/// Where a symlink leads, if that is a regular file inside `root`.
+async fn resolve_symlink(path: &Path, root: &Path) -> std::result::Result<PathBuf, String> {
+    let target = tokio::fs::canonicalize(path)
+        .await
+        .map_err(|err| format!("is a symlink that cannot be followed: {err}"))?;
+    if !target.starts_with(root) {
+        return Err(
+            "is a symlink to a file outside the runbook folder; only files inside it are read"
+                .to_owned(),
+        );
+    }
+    let kind = tokio::fs::metadata(&target)
+        .await
+        .map_err(|err| format!("is a symlink whose target cannot be read: {err}"))?
+        .file_type();
+    if kind.is_file() || kind.is_dir() {
+        Ok(target)
+    } else {
+        Err(not_regular(&kind))
+    }
+}
+
+fn not_regular(kind: &std::fs::FileType) -> String {
+    let what = if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    format!("is {what}; only regular files are read as runbooks")
 }
 
 fn is_markdown(path: &Path) -> bool {
@@ -88,17 +161,32 @@ fn is_markdown(path: &Path) -> bool {
         .is_some_and(|ext| ext.eq_ignore_ascii_case("md"))
 }
 
-/// Reads one file, or says why it cannot be used (with the line for text that is not UTF-8).
+/// Reads one regular file, at most one byte past the cap, or says why it cannot be used (with
+/// the line for text that is not UTF-8).
 async fn read_file(path: &Path) -> std::result::Result<String, (u64, String)> {
-    let bytes = tokio::fs::read(path)
+    let cannot = |err: std::io::Error| (1, format!("cannot be read: {err}"));
+    // O_NONBLOCK: should the file have been swapped for a FIFO since it was listed, the open
+    // does not wait for a writer. O_NOFOLLOW: nor for a symlink.
+    let file = tokio::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOFOLLOW)
+        .open(path)
         .await
-        .map_err(|err| (1, format!("cannot be read: {err}")))?;
+        .map_err(cannot)?;
+    let kind = file.metadata().await.map_err(cannot)?.file_type();
+    if !kind.is_file() {
+        return Err((1, not_regular(&kind)));
+    }
+    let mut bytes = Vec::new();
+    file.take(DOCUMENT_MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(cannot)?;
     if bytes.len() > DOCUMENT_MAX_BYTES {
         return Err((
             1,
             format!(
-                "is {} bytes; a runbook may have at most {DOCUMENT_MAX_BYTES} bytes (1 MiB)",
-                bytes.len()
+                "is larger than {DOCUMENT_MAX_BYTES} bytes (1 MiB), the most a runbook may have"
             ),
         ));
     }

@@ -6,11 +6,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::runbooks::{find, slug};
+use crate::app::write::{Write, Written};
 use crate::app::{App, Result, commit, load};
 use crate::domain::runbook::{StepKind, StepOutcome, StepRecord, StepTaken};
-use crate::domain::{
-    Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility, validation,
-};
+use crate::domain::{EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility, validation};
 use crate::store;
 
 /// Most runbook steps the brief lists.
@@ -52,14 +51,18 @@ impl App {
     #[tracing::instrument(skip_all, fields(incident = %report.incident, runbook = %report.runbook, step = report.step))]
     pub async fn record_runbook_step(
         &self,
-        actor: &Actor,
+        write: &Write<'_, RecordedStep>,
         report: StepReport,
-    ) -> Result<RecordedStep> {
+    ) -> Result<Written<RecordedStep>> {
         let now = Utc::now();
         let slug = slug("runbook", &report.runbook)?;
         let occurred_at =
             validation::timestamp("occurred_at", report.occurred_at, now)?.unwrap_or(now);
+        let actor = write.actor();
         let mut tx = self.begin().await?;
+        if let Some(first) = write.claim(&mut tx, now).await? {
+            return Ok(Written::Replayed(first));
+        }
         let incident = load(&mut tx, report.incident, false).await?;
         let runbook = find(&mut tx, &slug, report.version).await?;
         let record = StepRecord::parse(&runbook, report.step, report.outcome, report.output)?;
@@ -72,12 +75,14 @@ impl App {
         };
         let mut stored =
             store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
-        commit(tx).await?;
-        Ok(RecordedStep {
+        let recorded = RecordedStep {
             incident: incident.reference(),
             record,
             entry: stored.remove(0),
-        })
+        };
+        write.remember(&mut tx, &recorded).await?;
+        commit(tx).await?;
+        Ok(Written::Applied(recorded))
     }
 }
 

@@ -6,7 +6,7 @@
 //!   call (`store::brief::BRIEF_BY_NUMBER`, `store::incident_list::list_statement`), sent with
 //!   sqlx and not decoded.
 
-use firebreak::app::{App, ListRequest, StatusFilter, StatusRequest};
+use firebreak::app::{App, ListRequest, ManualEntry, StatusFilter, StatusRequest, Write, Written};
 use firebreak::domain::{
     Actor, Channel, DeclareRequest, EntryKind, IncidentChanges, IncidentRef, Severity, Status,
     Visibility,
@@ -176,21 +176,29 @@ impl Caller for AppCaller {
         let written = match call {
             UseCase::Get(reference) => app.incident_brief(reference).await.map(|_| None),
             UseCase::List(request) => app.list_incidents(request).await.map(|_| None),
-            UseCase::AddEntry(reference, kind, body) => app
-                .add_timeline_entry(actor, reference, kind, body, None, Visibility::Internal)
-                .await
-                .map(|_| None),
-            UseCase::Update(reference, version, changes) => app
-                .update_incident(actor, reference, Some(version), changes)
-                .await
-                .map(Some),
-            UseCase::ChangeStatus(reference, request) => {
-                app.change_status(actor, reference, request).await.map(Some)
+            UseCase::AddEntry(reference, kind, body) => {
+                let entry = ManualEntry {
+                    kind,
+                    body,
+                    occurred_at: None,
+                    visibility: Visibility::Internal,
+                };
+                app.add_timeline_entry(&Write::unkeyed(actor), reference, entry)
+                    .await
+                    .map(|_| None)
             }
-            UseCase::Declare(request) => app
-                .declare_incident(actor, request, None)
+            UseCase::Update(reference, version, changes) => app
+                .update_incident(&Write::unkeyed(actor), reference, Some(version), changes)
                 .await
-                .map(|declared| Some(declared.incident)),
+                .map(Written::applied),
+            UseCase::ChangeStatus(reference, request) => app
+                .change_status(&Write::unkeyed(actor), reference, request)
+                .await
+                .map(|changed| changed.applied().map(|c| c.incident)),
+            UseCase::Declare(request) => app
+                .declare_incident(&Write::unkeyed(actor), request)
+                .await
+                .map(|declared| declared.applied().map(|d| d.incident)),
         };
         match written {
             Ok(incident) => Ok(Observed {

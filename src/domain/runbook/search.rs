@@ -50,6 +50,7 @@ impl Criteria {
                     ),
                 ));
             }
+            validation::characters::line("text", text.trim())?;
             criteria.add_words(text);
             if criteria.words.is_empty() {
                 return Err(ValidationError::new(
@@ -72,6 +73,7 @@ impl Criteria {
                     ),
                 ));
             }
+            validation::characters::line("alert", &alert)?;
             criteria.alerts.push(alert);
         }
         Ok(criteria)

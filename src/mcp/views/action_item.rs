@@ -45,6 +45,13 @@ pub struct ActionItemView {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+impl From<&ActionItem> for ActionItemView {
+    /// The view of `item`, judged overdue against today's date (UTC).
+    fn from(item: &ActionItem) -> Self {
+        ActionItemView::new(item, Utc::now().date_naive())
+    }
+}
+
 impl ActionItemView {
     /// The view of `item`; overdue is judged against `today` (UTC).
     pub fn new(item: &ActionItem, today: NaiveDate) -> Self {
