@@ -9,6 +9,7 @@
 
 mod action_items;
 mod bad_input;
+mod hostile_text;
 mod incidents;
 mod lifecycle;
 mod listing;

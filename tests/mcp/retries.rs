@@ -14,7 +14,7 @@ use crate::support::{Client, TestDb, call, connect_in_process, declare, failure,
 /// A valid call of each write tool, in an order where each finds what it needs (INC-1 exists
 /// and is live, INC-2 can be resolved, runbook `disk-full` is synced), and a changed argument
 /// that makes it a different request.
-fn write_calls() -> Vec<(&'static str, Value, (&'static str, Value))> {
+pub(crate) fn write_calls() -> Vec<(&'static str, Value, (&'static str, Value))> {
     vec![
         (
             "declare_incident",

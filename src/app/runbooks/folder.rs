@@ -31,6 +31,7 @@ pub(super) struct FileText {
 /// A `*.md` entry found in the folder: where it really is, or why it is refused.
 struct Candidate {
     path: PathBuf,
+    is_link: bool,
     target: std::result::Result<PathBuf, String>,
 }
 
@@ -50,8 +51,9 @@ pub(super) async fn read(dir: &Path) -> Result<(Vec<FileText>, Vec<InvalidFile>)
         .await
         .map_err(|_| unreadable())?;
     let mut candidates = Vec::new();
-    collect(dir, &root, 0, &mut candidates).await?;
+    collect(dir, &root, &root, 0, &mut candidates).await?;
     candidates.sort_by(|a, b| a.path.cmp(&b.path));
+    drop_aliases(&mut candidates);
     let mut texts = Vec::with_capacity(candidates.len());
     let mut invalid = Vec::new();
     for candidate in candidates {
@@ -75,8 +77,15 @@ pub(super) async fn read(dir: &Path) -> Result<(Vec<FileText>, Vec<InvalidFile>)
     Ok((texts, invalid))
 }
 
-/// Adds the runbook files under `dir` (inside `root`, canonical) to `found`.
-async fn collect(dir: &Path, root: &Path, depth: usize, found: &mut Vec<Candidate>) -> Result<()> {
+/// Adds the runbook files under `dir` to `found`. `here` is `dir`'s canonical path, below
+/// `root` (the folder's canonical path).
+async fn collect(
+    dir: &Path,
+    here: &Path,
+    root: &Path,
+    depth: usize,
+    found: &mut Vec<Candidate>,
+) -> Result<()> {
     let unreadable = |err: std::io::Error| {
         ValidationError::new("dir", format!("`{}` cannot be read: {err}", dir.display()))
     };
@@ -92,7 +101,8 @@ async fn collect(dir: &Path, root: &Path, depth: usize, found: &mut Vec<Candidat
         let kind = entry.file_type().await.map_err(unreadable)?;
         if kind.is_dir() {
             if depth < DEPTH_MAX {
-                Box::pin(collect(&path, root, depth + 1, found)).await?;
+                let below = here.join(entry.file_name());
+                Box::pin(collect(&path, &below, root, depth + 1, found)).await?;
             }
             continue;
         }
@@ -109,16 +119,43 @@ async fn collect(dir: &Path, root: &Path, depth: usize, found: &mut Vec<Candidat
         let target = if kind.is_symlink() {
             resolve_symlink(&path, root).await
         } else if kind.is_file() {
-            Ok(path.clone())
+            // Canonical without a lookup: the folders walked are real ones below `root`.
+            Ok(here.join(entry.file_name()))
         } else {
             Err(not_regular(&kind))
         };
         if target.as_ref().is_ok_and(|t| t.is_dir()) {
             continue; // a symlinked folder named `*.md`: folders behind symlinks are not followed
         }
-        found.push(Candidate { path, target });
+        found.push(Candidate {
+            path,
+            is_link: kind.is_symlink(),
+            target,
+        });
     }
     Ok(())
+}
+
+/// Drops symlinks that lead to a file listed anyway (under its own name or another link), so a
+/// linked runbook is loaded once, not reported as a duplicate slug.
+fn drop_aliases(candidates: &mut Vec<Candidate>) {
+    let mut seen = std::collections::HashSet::new();
+    // Real files first, so they win over links to them.
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by_key(|&i| candidates[i].is_link);
+    let mut keep = vec![true; candidates.len()];
+    for i in order {
+        if let Ok(target) = &candidates[i].target
+            && !seen.insert(target.clone())
+        {
+            keep[i] = false;
+        }
+    }
+    let mut index = 0;
+    candidates.retain(|_| {
+        index += 1;
+        keep[index - 1]
+    });
 }
 
 /// Where a symlink leads, if that is a regular file inside `root`.

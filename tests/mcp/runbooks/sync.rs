@@ -179,3 +179,72 @@ async fn syncing_a_missing_folder_is_an_error_and_changes_nothing() {
     assert!(err.to_string().contains("/nonexistent/runbooks"), "{err}");
     assert_eq!(db.count("runbook").await, 0);
 }
+
+/// The reason reported for `path`, if it was refused.
+fn refusal<'a>(report: &'a firebreak::app::runbooks::SyncReport, path: &str) -> Option<&'a str> {
+    report
+        .invalid
+        .iter()
+        .find(|invalid| invalid.path == path)
+        .map(|invalid| invalid.reason.as_str())
+}
+
+#[tokio::test]
+async fn sync_reads_only_regular_files_inside_the_folder_and_loads_the_rest() {
+    let db = TestDb::new().await;
+    let outside = folder(&[("secret.md", &runbook("outside", "Outside the folder", ""))]);
+    let dir = folder(&[
+        ("good.md", &runbook("good", "A good runbook", "")),
+        (
+            "nested/linked-target.md",
+            &runbook("inner", "Inner runbook", ""),
+        ),
+        (
+            "nul.md",
+            &runbook("nul", "Has a NUL", "").replace("Check the dashboard", "Check\0 it"),
+        ),
+    ]);
+    let root = dir.path();
+    std::os::unix::fs::symlink("/dev/zero", root.join("zero.md")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.md"), root.join("escape.md")).unwrap();
+    std::os::unix::fs::symlink(root.join("nested/linked-target.md"), root.join("inside.md"))
+        .unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(root.join("pipe.md"))
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo");
+    // Sparse: 300 MB long, nothing written; reading it whole would take 300 MB.
+    let big = std::fs::File::create(root.join("huge.md")).unwrap();
+    big.set_len(300 * 1024 * 1024).unwrap();
+
+    let report = tokio::time::timeout(std::time::Duration::from_secs(30), sync(&db, root))
+        .await
+        .expect("sync finishes: a FIFO or /dev/zero must not hang it");
+    assert_eq!(report.added, ["good", "inner"], "{report}");
+    let expectations = [
+        ("zero.md", "outside the runbook folder"),
+        ("escape.md", "outside the runbook folder"),
+        ("pipe.md", "is a FIFO"),
+        ("huge.md", "larger than 1048576 bytes"),
+        ("nul.md", "NUL"),
+    ];
+    for (path, says) in expectations {
+        let reason =
+            refusal(&report, path).unwrap_or_else(|| panic!("{path} not refused: {report}"));
+        assert!(reason.contains(says), "{path}: {reason}");
+    }
+    let nul_line = report
+        .invalid
+        .iter()
+        .find(|i| i.path == "nul.md")
+        .unwrap()
+        .line;
+    assert!(nul_line > 1, "the NUL's line is named: {nul_line}");
+    assert_eq!(report.invalid.len(), expectations.len(), "{report}");
+    let (n,): (i64,) = sqlx::query_as("select count(*) from runbook where slug = 'outside'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing from outside the folder was loaded");
+}
