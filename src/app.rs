@@ -23,6 +23,7 @@ pub use timeline::{AddedEntry, ManualEntry, TimelinePage};
 pub use write::{IdempotencyKey, Write, Written};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPool;
@@ -43,13 +44,30 @@ pub struct App {
 }
 
 /// What use cases need beyond the database, read once from the configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Hosts that remote runbooks (`get_runbook` with a URL) may be fetched from; empty means
     /// remote runbooks are off.
     pub runbook_hosts: Vec<String>,
     /// A user postmortem template (minijinja source) replacing the default one.
     pub postmortem_template: Option<String>,
+    /// How long one call may take before it is answered `unavailable`.
+    pub call_timeout: Duration,
+}
+
+/// The default of [`Settings::call_timeout`].
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a health check waits for the database.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            runbook_hosts: Vec::new(),
+            postmortem_template: None,
+            call_timeout: CALL_TIMEOUT,
+        }
+    }
 }
 
 /// Result alias for use cases.
@@ -80,11 +98,17 @@ impl App {
         &self.pool
     }
 
-    /// Checks that the database answers.
+    /// Checks that the database answers within a second (a hung database must not hang the
+    /// health check: load balancers need their answer quickly).
     pub async fn check_health(&self) -> Result<()> {
-        let mut conn = self.pool.acquire().await.map_err(store::Error::from)?;
-        store::ping(&mut conn).await?;
-        Ok(())
+        let check = async {
+            let mut conn = self.pool.acquire().await.map_err(store::Error::from)?;
+            store::ping(&mut conn).await?;
+            Ok(())
+        };
+        tokio::time::timeout(HEALTH_TIMEOUT, check)
+            .await
+            .unwrap_or_else(|_| Err(Error::Unavailable(store::Error::Timeout(HEALTH_TIMEOUT))))
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>> {

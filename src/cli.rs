@@ -70,13 +70,14 @@ fn settings(args: &ServeArgs) -> Result<Settings, Error> {
     Ok(Settings {
         runbook_hosts: args.runbook_hosts.clone(),
         postmortem_template,
+        call_timeout: args.call_timeout,
     })
 }
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Serve(args) => serve(&cli.database, args).await,
+        Command::Serve(args) => serve(&cli.database, *args).await,
         Command::Migrate => {
             connect(&cli.database).await?;
             tracing::info!("migrations applied");
@@ -96,14 +97,16 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
 }
 
 /// Connects to the configured database (starting the embedded cluster when there is no URL)
-/// and applies migrations.
+/// and applies migrations. The pool has no call deadline: for commands run by hand.
 pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, Error> {
-    Ok(connect_with_cluster(args).await?.0)
+    Ok(connect_with_cluster(args, None).await?.0)
 }
 
-/// Like [`connect`], and also hands back the embedded cluster when one is used (located once).
+/// Like [`connect`], with `call_timeout` on every connection (see [`store::connect`]), and
+/// also hands back the embedded cluster when one is used (located once).
 async fn connect_with_cluster(
     args: &DatabaseArgs,
+    call_timeout: Option<Duration>,
 ) -> Result<(PgPool, Option<EmbeddedCluster>), Error> {
     let (options, cluster) = match database_url(args) {
         Some(url) => {
@@ -121,8 +124,8 @@ async fn connect_with_cluster(
             )
         }
     };
-    let pool = store::connect(options, args.db_pool_size);
-    store::migrate(&pool).await?;
+    store::migrate(&options).await?;
+    let pool = store::connect(options, args.db_pool_size, call_timeout);
     Ok((pool, cluster))
 }
 
@@ -143,21 +146,24 @@ fn embedded_cluster(args: &DatabaseArgs) -> Result<EmbeddedCluster, Error> {
 
 async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
     let shutdown = CancellationToken::new();
+    let open_files = crate::http::listener::raise_open_files_limit();
     let http_options = match args.http {
         Some(addr) => {
-            let options = HttpOptions {
-                addr,
-                allowed_hosts: args.allowed_hosts.clone(),
-                allowed_origins: args.allowed_origins.clone(),
-                tokens: tokens(&args)?,
-            };
+            let mut options = HttpOptions::new(addr);
+            options.allowed_hosts = args.allowed_hosts.clone();
+            options.allowed_origins = args.allowed_origins.clone();
+            options.tokens = tokens(&args)?;
+            options.connections.max_connections =
+                max_connections(args.max_connections, open_files, database.db_pool_size);
+            options.connections.header_timeout = args.header_timeout;
+            options.body.timeout = args.body_timeout;
             // Refuse before touching the database, so the mistake is the first thing reported.
             options.check_exposure().map_err(Error::Config)?;
             Some(options)
         }
         None => None,
     };
-    let (pool, cluster) = connect_with_cluster(database).await?;
+    let (pool, cluster) = connect_with_cluster(database, Some(args.call_timeout)).await?;
     let app = App::new(pool, settings(&args)?);
     if let Some(dir) = &args.runbooks_dir {
         let report = app.sync_runbooks(dir).await?;
@@ -248,6 +254,32 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
         _ = terminate.recv() => tracing::info!("SIGTERM: finishing calls in flight"),
     }
     shutdown.cancel();
+}
+
+/// Descriptors kept for everything that is not a client connection: the database pool, the
+/// health reserve, logs, runbook files, outbound requests.
+const DESCRIPTORS_KEPT: u64 = 64;
+
+/// The connection cap: as configured, lowered to fit the open-files limit (one descriptor per
+/// connection, plus the health reserve, the pool and [`DESCRIPTORS_KEPT`]).
+fn max_connections(configured: usize, open_files: Option<u64>, pool_size: u32) -> usize {
+    let Some(open_files) = open_files else {
+        return configured;
+    };
+    let kept =
+        DESCRIPTORS_KEPT + u64::from(pool_size) + crate::http::listener::HEALTH_RESERVE as u64;
+    let fits = usize::try_from(open_files.saturating_sub(kept))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if fits < configured {
+        tracing::warn!(
+            configured,
+            serving = fits,
+            open_files,
+            "the open-files limit allows fewer connections than configured; raise it (ulimit -n) to serve more"
+        );
+    }
+    configured.min(fits)
 }
 
 fn tokens(args: &ServeArgs) -> Result<Vec<NamedToken>, Error> {

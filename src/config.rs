@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -44,7 +45,7 @@ pub struct DatabaseArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve MCP over stdio (default) or Streamable HTTP (--http ADDR).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit (serve also applies them at start).
     Migrate,
     /// Manage runbooks (markdown files with front matter).
@@ -103,8 +104,9 @@ pub struct ServeArgs {
         value_name = "HOSTS"
     )]
     pub allowed_hosts: Vec<String>,
-    /// Browser Origin values accepted over HTTP, comma-separated with scheme
-    /// (e.g. `https://ops.example.com:443`); requests without Origin always pass.
+    /// Browser Origin values accepted over HTTP, comma-separated with scheme and port
+    /// (e.g. `https://ops.example.com:443`, or `:*` for any port) [default: pages served from
+    /// an allowed host]; requests without Origin (non-browser clients) always pass.
     #[arg(
         long,
         env = "FIREBREAK_ALLOWED_ORIGINS",
@@ -142,6 +144,74 @@ pub struct ServeArgs {
     /// A postmortem template (minijinja) that replaces the default blameless one.
     #[arg(long, env = "FIREBREAK_POSTMORTEM_TEMPLATE", value_name = "FILE")]
     pub postmortem_template: Option<PathBuf>,
+    /// How long one call may take (e.g. `10s`, `500ms`, `2m`) before it is answered
+    /// `unavailable`. PostgreSQL is told the same (statement and idle-in-transaction timeouts),
+    /// and a write that reaches it after the deadline is refused there.
+    #[arg(
+        long,
+        env = "FIREBREAK_CALL_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10s",
+        value_parser = parse_duration
+    )]
+    pub call_timeout: Duration,
+    /// Most HTTP connections served at once; when all are taken, the longest-idle one is
+    /// closed for a newcomer, and 16 more may only ask for /healthz. Lowered at start to fit
+    /// the open-files limit.
+    #[arg(
+        long,
+        env = "FIREBREAK_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 1024
+    )]
+    pub max_connections: usize,
+    /// Time an HTTP client has to send a request's head, counted from the connection's start or
+    /// its previous response (so idle keep-alive connections close after it too).
+    #[arg(
+        long,
+        env = "FIREBREAK_HEADER_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10s",
+        value_parser = parse_duration
+    )]
+    pub header_timeout: Duration,
+    /// Time an HTTP client has to send a request's body once its head has arrived.
+    #[arg(
+        long,
+        env = "FIREBREAK_BODY_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10s",
+        value_parser = parse_duration
+    )]
+    pub body_timeout: Duration,
+}
+
+/// Parses a duration written as a number and a unit: `500ms`, `10s`, `2m`, `1h` (a bare number
+/// is seconds). Zero is refused.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write e.g. 500ms, 10s, 2m or 1h"))?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(number),
+        "" | "s" => Duration::from_secs(number),
+        "m" | "min" => Duration::from_secs(number * 60),
+        "h" => Duration::from_secs(number * 3600),
+        other => {
+            return Err(format!(
+                "`{other}` is not a unit of time: use ms, s, m or h (e.g. 10s)"
+            ));
+        }
+    };
+    if duration.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(duration)
 }
 
 /// A string that never appears in logs or `Debug` output.
@@ -236,6 +306,25 @@ mod tests {
         assert!(parse_tokens("alice").unwrap_err().contains("name:secret"));
         let twice = "a:0123456789abcdef,a:0123456789abcdeg";
         assert!(parse_tokens(twice).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn durations_parse_with_units_and_refuse_nonsense() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(
+            parse_duration("0s")
+                .unwrap_err()
+                .contains("longer than zero")
+        );
+        assert!(
+            parse_duration("ten")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        assert!(parse_duration("3days").unwrap_err().contains("unit"));
     }
 
     #[test]

@@ -1,26 +1,35 @@
-//! Streamable HTTP transport: `/mcp` (stateless, so replicas need no sticky sessions),
-//! `GET /healthz` (checks the database), bearer tokens compared in constant time, Host and
-//! Origin allow-lists, TCP_NODELAY and graceful shutdown.
+//! Streamable HTTP transport: `/mcp` (stateless, so replicas need no sticky sessions) behind
+//! bearer tokens, `GET /healthz` (checks the database within a second), Host and Origin
+//! allow-lists, limits on connections and on reading requests, and graceful shutdown.
+
+mod auth;
+mod body;
+pub mod listener;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
-use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::config::NamedToken;
-use crate::mcp::{FirebreakServer, Principal, Transport};
+use crate::mcp::{FirebreakServer, Transport};
+
+pub use body::BodyLimits;
+pub use listener::ConnectionLimits;
+
+/// Largest MCP request body.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// How the HTTP server is exposed.
 #[derive(Debug, Clone)]
@@ -29,13 +38,36 @@ pub struct HttpOptions {
     pub addr: SocketAddr,
     /// Accepted `Host` values; loopback names and the bound address are always added.
     pub allowed_hosts: Vec<String>,
-    /// Accepted browser `Origin` values; empty means requests with an Origin are not checked.
+    /// Accepted browser `Origin` values (`scheme://host:port`, or `:*` for any port); empty
+    /// means an Origin must name one of the allowed hosts.
     pub allowed_origins: Vec<String>,
     /// Bearer tokens; empty means no authentication (loopback only).
     pub tokens: Vec<NamedToken>,
+    /// Limits on connections.
+    pub connections: ConnectionLimits,
+    /// Limits on request bodies.
+    pub body: BodyLimits,
 }
 
 impl HttpOptions {
+    /// Options for `addr` with the default limits and no tokens.
+    pub fn new(addr: SocketAddr) -> Self {
+        HttpOptions {
+            addr,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            tokens: Vec::new(),
+            connections: ConnectionLimits {
+                max_connections: 1024,
+                header_timeout: Duration::from_secs(10),
+            },
+            body: BodyLimits {
+                max_bytes: MAX_BODY_BYTES,
+                timeout: Duration::from_secs(10),
+            },
+        }
+    }
+
     /// Refuses to expose an unauthenticated server beyond this machine.
     pub fn check_exposure(&self) -> Result<(), String> {
         if self.tokens.is_empty() && !self.addr.ip().is_loopback() {
@@ -57,17 +89,47 @@ impl HttpOptions {
         hosts.extend(self.allowed_hosts.iter().cloned());
         hosts
     }
+
+    /// The Origins accepted: the configured ones, or else pages served from an allowed host
+    /// (any port). A request without Origin (every non-browser client) is not checked.
+    fn origins(&self) -> Vec<String> {
+        if !self.allowed_origins.is_empty() {
+            return self.allowed_origins.clone();
+        }
+        let mut origins = Vec::new();
+        for host in self.hosts() {
+            let name = origin_host(&host);
+            for scheme in ["http", "https"] {
+                origins.push(format!("{scheme}://{name}:*"));
+            }
+        }
+        origins
+    }
 }
 
-/// The axum router: `/mcp` behind authentication, `/healthz` open.
+/// An allowed `Host` entry (`name`, `name:port`, `[v6]:port` or a bare IPv6 address) as the
+/// host part of an origin: without its port, IPv6 in brackets.
+fn origin_host(entry: &str) -> String {
+    if let Some(rest) = entry.strip_prefix('[') {
+        let v6 = rest.split(']').next().unwrap_or(rest);
+        return format!("[{v6}]");
+    }
+    match entry.matches(':').count() {
+        0 => entry.to_owned(),
+        1 => entry.split(':').next().unwrap_or(entry).to_owned(),
+        _ => format!("[{entry}]"),
+    }
+}
+
+/// The axum router: `/mcp` behind authentication and the body guard, `/healthz` open.
 pub fn router(app: App, options: &HttpOptions) -> Router {
-    let mut config = StreamableHttpServerConfig::default()
+    let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
-        .with_allowed_hosts(options.hosts());
-    if !options.allowed_origins.is_empty() {
-        config = config.with_allowed_origins(options.allowed_origins.clone());
-    }
+        .with_allowed_hosts(options.hosts())
+        .with_allowed_origins(options.origins())
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(options.body.max_bytes);
     // Stateless mode builds a server per request: build it once and clone it (the tool
     // router's schemas are generated only here).
     let server = FirebreakServer::new(app.clone(), Transport::Http);
@@ -77,10 +139,13 @@ pub fn router(app: App, options: &HttpOptions) -> Router {
         config,
     );
     let tokens = Arc::new(options.tokens.clone());
-    Router::new()
+    // Layers run outside in: authentication first (an unauthenticated body is never read),
+    // then the body guard, then rmcp.
+    let mcp = Router::new()
         .nest_service("/mcp", mcp)
-        .layer(middleware::from_fn_with_state(tokens, authenticate))
-        .route("/healthz", get(health).with_state(app))
+        .layer(middleware::from_fn_with_state(options.body, body::guard))
+        .layer(middleware::from_fn_with_state(tokens, auth::authenticate));
+    mcp.route("/healthz", get(health).with_state(app))
 }
 
 /// Serves until `shutdown` fires, then lets calls in flight finish.
@@ -92,87 +157,22 @@ pub async fn serve(
     options.check_exposure().map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let local = listener.local_addr()?;
-    // Without TCP_NODELAY, small responses wait ~40 ms for delayed ACKs.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %err, "could not set TCP_NODELAY");
-        }
-    });
-    tracing::info!(address = %local, "serving MCP over Streamable HTTP at /mcp");
-    axum::serve(listener, router(app, &options))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-}
-
-/// Checks the bearer token and records its name as the request's principal.
-async fn authenticate(
-    State(tokens): State<Arc<Vec<NamedToken>>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    if tokens.is_empty() {
-        request
-            .extensions_mut()
-            .insert(Principal("anonymous".into()));
-        return next.run(request).await;
-    }
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
-    match presented.and_then(|secret| principal_for(&tokens, secret)) {
-        Some(principal) => {
-            request.extensions_mut().insert(principal);
-            next.run(request).await
-        }
-        None => unauthorized(presented.is_some()),
-    }
-}
-
-/// The token whose secret equals `presented`. Every token is compared, each in constant time,
-/// so the answer's timing does not reveal how much of a secret matched.
-fn principal_for(tokens: &[NamedToken], presented: &str) -> Option<Principal> {
-    let mut found = None;
-    for token in tokens {
-        let is_match: bool = token
-            .secret
-            .expose()
-            .as_bytes()
-            .ct_eq(presented.as_bytes())
-            .into();
-        if is_match {
-            found = Some(Principal(token.name.clone()));
-        }
-    }
-    found
-}
-
-fn unauthorized(had_token: bool) -> Response {
-    let (error, message) = if had_token {
-        ("invalid_token", "the bearer token is not valid")
-    } else {
-        (
-            "invalid_request",
-            "send `Authorization: Bearer <token>`; tokens are configured with FIREBREAK_TOKENS",
-        )
-    };
-    let mut response = (
-        StatusCode::UNAUTHORIZED,
-        axum::Json(json!({"error": error, "message": message})),
+    tracing::info!(
+        address = %local,
+        max_connections = options.connections.max_connections,
+        "serving MCP over Streamable HTTP at /mcp"
+    );
+    listener::serve(
+        listener,
+        router(app, &options),
+        options.connections,
+        shutdown,
     )
-        .into_response();
-    let challenge = format!("Bearer realm=\"firebreak\", error=\"{error}\"");
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
-    }
-    response
+    .await;
+    Ok(())
 }
 
-/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+/// `GET /healthz`: 200 when the database answers within a second, 503 otherwise.
 async fn health(State(app): State<App>) -> Response {
     match app.check_health().await {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),

@@ -5,6 +5,7 @@
 mod action_item_tools;
 mod arguments;
 mod completions;
+mod deadline;
 mod incident_tools;
 mod lifecycle_tools;
 mod markdown;
@@ -21,16 +22,18 @@ mod writes;
 
 use std::sync::Arc;
 
+use rmcp::handler::server::prompt::PromptContext;
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, Implementation,
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    CacheScope, CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams, ProtocolVersion,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
-use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, prompt_handler, tool_handler};
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
 
 use crate::app::App;
 use crate::domain::{Actor, Channel};
@@ -119,10 +122,14 @@ impl FirebreakServer {
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Result<(), std::io::Error> {
         let running = match stdio::pipes() {
-            Some(pipes) => self.serve_with_ct(pipes, shutdown).await,
+            Some((stdin, stdout)) => {
+                let transport = stdio::LineTransport::new(stdin, stdout);
+                self.serve_with_ct(transport, shutdown).await
+            }
             None => {
                 tracing::debug!("stdin or stdout is not a pipe: using blocking stdio");
-                self.serve_with_ct(rmcp::transport::stdio(), shutdown).await
+                let transport = stdio::LineTransport::new(tokio::io::stdin(), tokio::io::stdout());
+                self.serve_with_ct(transport, shutdown).await
             }
         }
         .map_err(std::io::Error::other)?;
@@ -151,7 +158,6 @@ fn client_name(
 }
 
 #[tool_handler(router = self.tool_router)]
-#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for FirebreakServer {
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
@@ -182,7 +188,16 @@ impl ServerHandler for FirebreakServer {
             context.extensions.insert(digest);
         }
         let call = ToolCallContext::new(self, request, context);
-        match self.tool_router.call(call).await {
+        let limit = self.app.settings().call_timeout;
+        let Some(answer) = deadline::within(limit, self.tool_router.call(call)).await else {
+            let is_write = self
+                .tool_router
+                .get(&tool)
+                .and_then(|t| t.annotations.as_ref())
+                .is_some_and(|a| a.read_only_hint != Some(true));
+            return Ok(deadline::tool_error(&tool, is_write, limit).into());
+        };
+        match answer {
             Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
                 Ok(arguments::explain(&tool, &arguments, result).into())
             }
@@ -190,12 +205,45 @@ impl ServerHandler for FirebreakServer {
         }
     }
 
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let name = request.name.clone();
+        let prompt = PromptContext::new(self, request.name, request.arguments, context);
+        let limit = self.app.settings().call_timeout;
+        deadline::within(limit, self.prompt_router.get_prompt(prompt))
+            .await
+            .unwrap_or_else(|| Err(deadline::protocol_error(&format!("prompt {name}"), limit)))
+    }
+
+    /// As rmcp's `prompt_handler` would list them (written out because `get_prompt` is).
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let mut result = ListPromptsResult::with_all_items(self.prompt_router.list_all());
+        if context
+            .protocol_version()
+            .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28)
+        {
+            result.ttl_ms = Some(0);
+            result.cache_scope = Some(CacheScope::Public);
+        }
+        Ok(result)
+    }
+
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        resources::list(&self.app).await
+        let limit = self.app.settings().call_timeout;
+        deadline::within(limit, resources::list(&self.app))
+            .await
+            .unwrap_or_else(|| Err(deadline::protocol_error("resources/list", limit)))
     }
 
     async fn list_resource_templates(
@@ -211,7 +259,11 @@ impl ServerHandler for FirebreakServer {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        Ok(resources::read(&self.app, &request.uri).await?.into())
+        let limit = self.app.settings().call_timeout;
+        match deadline::within(limit, resources::read(&self.app, &request.uri)).await {
+            Some(read) => Ok(read?.into()),
+            None => Err(deadline::protocol_error(&request.uri, limit)),
+        }
     }
 
     async fn complete(
@@ -219,6 +271,9 @@ impl ServerHandler for FirebreakServer {
         request: CompleteRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        completions::complete(self, &request).await
+        let limit = self.app.settings().call_timeout;
+        deadline::within(limit, completions::complete(self, &request))
+            .await
+            .unwrap_or_else(|| Err(deadline::protocol_error("completion/complete", limit)))
     }
 }

@@ -40,14 +40,19 @@ pub enum Error {
     /// Anything else the database or driver reported.
     #[error(transparent)]
     Database(sqlx::Error),
+    /// The database did not answer within this long.
+    #[error("the database did not answer within {0:?}")]
+    Timeout(Duration),
 }
 
 impl Error {
     /// True when the database could not be reached, is shutting down, or gave up on the work
     /// (a statement or idle-transaction timeout, a call's deadline passing): worth retrying.
     pub fn is_unavailable(&self) -> bool {
-        let Error::Database(err) = self else {
-            return false;
+        let err = match self {
+            Error::Database(err) => err,
+            Error::Timeout(_) => return true,
+            _ => return false,
         };
         match err {
             sqlx::Error::Io(_)
@@ -108,22 +113,58 @@ impl From<sqlx::Error> for Error {
 /// Result alias for store functions.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// How long a connection waits for a free pool slot at most.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Opens a connection pool with an explicit size and acquire timeout. Connections are made
 /// lazily, so a database that is down at start (or later) only fails the calls made meanwhile.
-pub fn connect(options: PgConnectOptions, max_connections: u32) -> PgPool {
+///
+/// With `call_timeout`, every connection tells PostgreSQL to abandon work the caller has given
+/// up on: `statement_timeout` and `idle_in_transaction_session_timeout` are set to it, and
+/// `firebreak.write_deadline` arms the deadline guard (migration 0006), which refuses to commit
+/// a write that reaches the database after its call's deadline (statements a frozen or
+/// partitioned database releases late).
+pub fn connect(
+    options: PgConnectOptions,
+    max_connections: u32,
+    call_timeout: Option<Duration>,
+) -> PgPool {
+    let mut options = options.application_name("firebreak");
+    let mut acquire_timeout = ACQUIRE_TIMEOUT;
+    if let Some(limit) = call_timeout {
+        let millis = limit.as_millis().max(1).to_string();
+        let deadline = format!("{millis} milliseconds");
+        options = options.options([
+            ("statement_timeout", millis.as_str()),
+            ("idle_in_transaction_session_timeout", millis.as_str()),
+            ("firebreak.write_deadline", deadline.as_str()),
+        ]);
+        // Longer than the call's deadline: a call waiting for a connection is answered by the
+        // deadline, which says what became of it.
+        acquire_timeout = limit + Duration::from_secs(1);
+    }
     PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(0)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(acquire_timeout)
         // No ping before every acquire: it costs a round trip per use case. A connection that
         // died meanwhile fails its call with `unavailable` and is dropped from the pool.
         .test_before_acquire(false)
-        .connect_lazy_with(options.application_name("firebreak"))
+        .connect_lazy_with(options)
 }
 
-/// Applies pending migrations. They take an advisory lock, so replicas may start together.
-pub async fn migrate(pool: &PgPool) -> std::result::Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+/// Applies pending migrations on a connection of their own, without the serving pool's
+/// timeouts (building an index over a large history can take minutes). They take an advisory
+/// lock, so replicas may start together.
+pub async fn migrate(
+    options: &PgConnectOptions,
+) -> std::result::Result<(), sqlx::migrate::MigrateError> {
+    use sqlx::Connection;
+    let mut conn =
+        PgConnection::connect_with(&options.clone().application_name("firebreak-migrate")).await?;
+    let migrated = MIGRATOR.run(&mut conn).await;
+    let _ = conn.close().await;
+    migrated
 }
 
 /// Checks that the database answers.

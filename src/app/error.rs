@@ -69,7 +69,9 @@ pub enum Error {
     #[error(transparent)]
     Template(#[from] TemplateError),
     /// The database cannot be reached right now.
-    #[error("the database is unavailable right now; retry in a few seconds")]
+    #[error(
+        "the database is unavailable right now; retry in a few seconds (retry a write with the same idempotency_key, so it applies at most once)"
+    )]
     Unavailable(#[source] store::Error),
     /// Anything else: logged where it meets the wire, never shown in detail.
     #[error("internal error")]

@@ -9,7 +9,10 @@
 
 mod action_items;
 mod bad_input;
+mod connections;
+mod deadlines;
 mod hostile_text;
+mod http_wire;
 mod incidents;
 mod lifecycle;
 mod listing;

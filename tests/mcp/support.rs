@@ -2,6 +2,8 @@
 //! starts with the embedded-cluster code), a fresh database per test cloned from a migrated
 //! template, and a real rmcp client connected to the real server.
 
+pub(crate) mod children;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -9,107 +9,27 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::ServiceExt;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport};
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UnixStream};
-use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use crate::support::{
-    Client, TestDb, call, client_config, connect_in_process, declare, failure, ok,
+use crate::support::children::{
+    Captured, EmbeddedDir, HttpServer, PATIENCE, TOKEN, TOKEN_NAME, exit_within, firebreak,
+    free_port, handshake, stdio_client,
 };
+use crate::support::{TestDb, call, client_config, connect_in_process, declare, failure, ok};
 
-/// Generous bound for anything a child process must do (the first embedded start runs initdb).
-const PATIENCE: Duration = Duration::from_secs(60);
-const TOKEN: &str = "0123456789abcdef0123";
-const TOKEN_NAME: &str = "ops-bot";
 /// Every tool the server offers.
 const TOOL_COUNT: usize = 18;
-
-/// `firebreak` with a clean environment: no inherited Firebreak settings, killed when dropped.
-fn firebreak() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_firebreak"));
-    for var in [
-        "FIREBREAK_DATA_DIR",
-        "FIREBREAK_DB_POOL_SIZE",
-        "FIREBREAK_HTTP",
-        "FIREBREAK_ALLOWED_HOSTS",
-        "FIREBREAK_ALLOWED_ORIGINS",
-        "FIREBREAK_TOKENS",
-        "FIREBREAK_TOKENS_FILE",
-        "FIREBREAK_PRINCIPAL",
-    ] {
-        command.env_remove(var);
-    }
-    command.stdin(Stdio::null()).kill_on_drop(true);
-    command
-}
-
-/// Everything a child wrote to stderr so far, shown when a test fails.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<String>>);
-
-impl Captured {
-    /// Collects `stream` in the background (so the child never blocks on a full pipe).
-    fn collect(stream: impl AsyncRead + Unpin + Send + 'static) -> Captured {
-        let captured = Captured::default();
-        let sink = captured.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stream).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut text = sink.0.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
-            }
-        });
-        captured
-    }
-
-    fn text(&self) -> String {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-/// Spawns a stdio server child through rmcp and connects a client to it.
-async fn stdio_client(command: Command) -> (Client, Captured) {
-    let (transport, stderr) = TokioChildProcess::builder(command)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn firebreak serve");
-    let stderr = Captured::collect(stderr.expect("piped stderr"));
-    let client = handshake(client_config().serve(transport), &stderr).await;
-    (client, stderr)
-}
-
-/// Completes a client handshake with a child server, failing after `PATIENCE`.
-async fn handshake<E: std::fmt::Display>(
-    serving: impl Future<Output = Result<Client, E>>,
-    stderr: &Captured,
-) -> Client {
-    let Ok(handshake) = tokio::time::timeout(PATIENCE, serving).await else {
-        panic!(
-            "no handshake within {PATIENCE:?}; stderr:\n{}",
-            stderr.text()
-        );
-    };
-    handshake.unwrap_or_else(|err| panic!("handshake failed: {err}; stderr:\n{}", stderr.text()))
-}
-
-/// Waits for `child` to exit, failing after `limit`.
-async fn exit_within(child: &mut Child, limit: Duration, stderr: &Captured) -> ExitStatus {
-    tokio::time::timeout(limit, child.wait())
-        .await
-        .unwrap_or_else(|_| panic!("still running after {limit:?}; stderr:\n{}", stderr.text()))
-        .expect("wait for child")
-}
 
 // ---------------------------------------------------------------------------------------------
 // stdio
@@ -219,6 +139,67 @@ async fn response_in(path: &Path, id: u64, stderr: &Captured) -> Value {
     panic!("no response {id} on stdout; stderr:\n{}", stderr.text());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_answers_lines_that_are_not_messages_and_keeps_serving() {
+    let db = TestDb::new().await;
+    let mut child = firebreak()
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn firebreak serve");
+    let stderr = Captured::collect(child.stderr.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_answer = async || -> Value {
+        let line = tokio::time::timeout(PATIENCE, stdout.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no answer; stderr:\n{}", stderr.text()))
+            .unwrap()
+            .expect("stdout open");
+        serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line}"))
+    };
+    let too_long = format!("{{\"pad\":\"{}\"}}\n", "x".repeat(17 * 1024 * 1024));
+    let cases: [(String, i64, Value); 4] = [
+        ("this is not json\n".to_owned(), -32700, Value::Null),
+        (
+            "{\"jsonrpc\": \"2.0\", \"id\": 4,\n".to_owned(),
+            -32700,
+            Value::Null,
+        ),
+        (
+            "{\"jsonrpc\": \"2.0\", \"id\": 5}\n".to_owned(),
+            -32600,
+            json!(5),
+        ),
+        (too_long, -32600, Value::Null),
+    ];
+    for (line, code, id) in cases {
+        stdin.write_all(line.as_bytes()).await.unwrap();
+        let answer = next_answer().await;
+        assert_eq!(answer["error"]["code"], code, "{answer}");
+        assert_eq!(answer["id"], id, "{answer}");
+    }
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "garbage-test", "version": "1"}}});
+    stdin
+        .write_all(format!("{initialize}\n").as_bytes())
+        .await
+        .unwrap();
+    let initialized = next_answer().await;
+    assert_eq!(initialized["result"]["serverInfo"]["name"], "firebreak");
+    drop(stdin);
+    let status = exit_within(&mut child, Duration::from_secs(30), &stderr).await;
+    assert!(
+        status.success(),
+        "exit {status}; stderr:\n{}",
+        stderr.text()
+    );
+}
+
 #[tokio::test]
 async fn stdio_works_when_stdout_is_a_file_rather_than_a_pipe() {
     let db = TestDb::new().await;
@@ -265,69 +246,6 @@ async fn stdio_works_when_stdout_is_a_file_rather_than_a_pipe() {
 // ---------------------------------------------------------------------------------------------
 // Streamable HTTP
 // ---------------------------------------------------------------------------------------------
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// An HTTP server child and how to reach it.
-struct HttpServer {
-    child: Child,
-    stderr: Captured,
-    base: String,
-}
-
-impl HttpServer {
-    async fn start(db: &TestDb) -> HttpServer {
-        let port = free_port();
-        let mut child = firebreak()
-            .args(["serve", "--http", &format!("127.0.0.1:{port}")])
-            .env("DATABASE_URL", db.url())
-            .env("FIREBREAK_TOKENS", format!("{TOKEN_NAME}:{TOKEN}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn firebreak serve --http");
-        let stderr = Captured::collect(child.stderr.take().unwrap());
-        let mut server = HttpServer {
-            child,
-            stderr,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        server.wait_until_healthy().await;
-        server
-    }
-
-    /// Polls `/healthz` until it answers 200.
-    async fn wait_until_healthy(&mut self) {
-        let http = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "the server exited ({status}); stderr:\n{}",
-                    self.stderr.text()
-                );
-            }
-            let response = http.get(format!("{}/healthz", self.base)).send().await;
-            if response.is_ok_and(|r| r.status() == reqwest::StatusCode::OK) {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "/healthz did not answer 200 within 30 s; stderr:\n{}",
-                self.stderr.text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn mcp(&self) -> String {
-        format!("{}/mcp", self.base)
-    }
-}
 
 /// A raw `initialize` request, as a client that is not rmcp would send it.
 fn raw_initialize(http: &reqwest::Client, url: &str) -> reqwest::RequestBuilder {
@@ -482,78 +400,6 @@ async fn http_refuses_a_public_address_without_tokens_before_touching_the_databa
 // ---------------------------------------------------------------------------------------------
 // Embedded cluster (no DATABASE_URL)
 // ---------------------------------------------------------------------------------------------
-
-/// A fresh data directory whose cluster is stopped when the test ends, even on failure.
-struct EmbeddedDir {
-    data_dir: PathBuf,
-    _root: tempfile::TempDir,
-}
-
-impl EmbeddedDir {
-    fn new() -> EmbeddedDir {
-        use std::os::unix::fs::PermissionsExt;
-        // Short (the socket path is limited) and enterable by `postgres`, which runs the
-        // cluster when we are root.
-        let root = tempfile::Builder::new()
-            .prefix("fb")
-            .tempdir_in(std::env::temp_dir())
-            .unwrap();
-        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        EmbeddedDir {
-            data_dir: root.path().join("pg"),
-            _root: root,
-        }
-    }
-
-    /// `firebreak --data-dir DIR ...` without `DATABASE_URL`.
-    fn command(&self) -> Command {
-        firebreak().configure(|c| {
-            c.env_remove("DATABASE_URL")
-                .arg("--data-dir")
-                .arg(&self.data_dir);
-        })
-    }
-
-    async fn stdio_client(&self, principal: &str) -> (Client, Captured) {
-        let command = self.command().configure(|c| {
-            c.arg("serve").env("FIREBREAK_PRINCIPAL", principal);
-        });
-        stdio_client(command).await
-    }
-
-    /// Runs `firebreak --data-dir DIR db <what>`; returns its stdout.
-    async fn db(&self, what: &str) -> String {
-        let output = self.command().args(["db", what]).output();
-        let output = tokio::time::timeout(PATIENCE, output)
-            .await
-            .unwrap()
-            .unwrap();
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr),
-        );
-        assert!(
-            output.status.success(),
-            "db {what}: {}\n{stdout}\n{stderr}",
-            output.status
-        );
-        stdout.into_owned()
-    }
-}
-
-impl Drop for EmbeddedDir {
-    fn drop(&mut self) {
-        // Synchronous: the runtime may be gone. The temp dir is removed after this.
-        let _ = std::process::Command::new(env!("CARGO_BIN_EXE_firebreak"))
-            .env_remove("DATABASE_URL")
-            .env_remove("FIREBREAK_DATA_DIR")
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(["db", "stop"])
-            .stdin(Stdio::null())
-            .output();
-    }
-}
 
 fn data_dir_mentioned(status: &str, data_dir: &Path) -> bool {
     status.contains(data_dir.to_str().unwrap())
@@ -747,7 +593,7 @@ impl Proxy {
 async fn calls_fail_with_unavailable_while_the_database_is_down_and_recover_without_restart() {
     let db = TestDb::new().await;
     let mut proxy = Proxy::start(&db.options).await;
-    let pool = firebreak::store::connect(proxy.options(&db), 5);
+    let pool = firebreak::store::connect(proxy.options(&db), 5, None);
     let client = connect_in_process(pool, "outage-tester").await;
     let reference = declare(&client, "Before the outage", "SEV2").await;
     ok(call(&client, "get_incident", json!({"incident": reference})).await);

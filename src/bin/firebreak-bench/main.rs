@@ -236,6 +236,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     let app = AppCaller::new(App::from_pool(firebreak::store::connect(
         db.options.clone(),
         POOL_SIZE,
+        None,
     )));
     let sql = SqlCaller(pool.clone());
     let tag = format!("{:x}", chrono::Utc::now().timestamp());
