@@ -41,9 +41,11 @@ use crate::domain::{Actor, Channel};
 /// What the server tells clients about itself at initialization.
 const INSTRUCTIONS: &str = "Firebreak records incidents in PostgreSQL for responders. \
 Refer to incidents as INC-42, 42 or their UUID. Start with list_incidents (status: open) or \
-get_incident; declare with declare_incident (pass idempotency_key when you may retry, and \
-dedup_key for alert signals). Every write is recorded on the timeline with who did it. Writes \
-accept expected_version: pass the version you read to avoid overwriting someone else's change. \
+get_incident; declare with declare_incident (dedup_key for alert signals). Every write takes \
+an idempotency_key: send one, and after a timeout or `unavailable` retry with the same key and \
+arguments (it applies once; a retry of one that went through replays its answer). Every write \
+is recorded on the timeline with who did it. Writes accept expected_version: pass the version \
+you read to avoid overwriting someone else's change. \
 Find the runbook for an alert or service with find_runbooks and record each step you take with \
 record_runbook_step (ask a human before any step marked risky). Once resolved, draft the \
 postmortem with draft_postmortem and track follow-ups with add_action_item. \
