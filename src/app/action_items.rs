@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use crate::app::write::{Write, Written};
-use crate::app::{App, Error, Result, commit, load};
+use crate::app::{App, Error, Result, load};
 use crate::domain::action_item::{
     ActionItem, ActionItemChanges, ActionItemRef, ActionItemRequest, ActionItemStatus,
     NewActionItem,
@@ -59,17 +59,14 @@ impl App {
         let now = Utc::now();
         let new = NewActionItem::parse(request, now.date_naive())?;
         let actor = write.actor();
-        let mut tx = self.begin().await?;
-        if let Some(first) = write.claim(&mut tx, now).await? {
-            return Ok(Written::Replayed(first));
-        }
-        let incident = load(&mut tx, reference, false).await?;
-        let item = store::action_items::insert(&mut tx, incident.id, &new, actor, now).await?;
-        let entry = added_entry(&item, now);
-        store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
-        write.remember(&mut tx, &item).await?;
-        commit(tx).await?;
-        Ok(Written::Applied(item))
+        self.write_in_transaction(write, now, async |tx| {
+            let incident = load(tx, reference, false).await?;
+            let item = store::action_items::insert(tx, incident.id, &new, actor, now).await?;
+            let entry = added_entry(&item, now);
+            store::timeline::append(tx, incident.id, &[entry], actor, now).await?;
+            Ok(item)
+        })
+        .await
     }
 
     /// Edits an action item; the changes become one timeline entry on its incident. Nothing
@@ -85,35 +82,32 @@ impl App {
         let now = Utc::now();
         let changes = changes.parse(now.date_naive())?;
         let actor = write.actor();
-        let mut tx = self.begin().await?;
-        if let Some(first) = write.claim(&mut tx, now).await? {
-            return Ok(Written::Replayed(first));
-        }
-        let mut item = store::action_items::find(&mut tx, reference, true)
-            .await?
-            .ok_or(Error::ActionItemNotFound(reference))?;
-        if let Some(expected) = expected_version
-            && expected != item.version
-        {
-            return Err(Error::StaleObject {
-                object: item.reference(),
-                expected,
-                current_version: item.version,
-                read_with: "list_action_items",
-            });
-        }
-        let changed = item.apply(changes, now);
-        let saved = if changed.is_empty() {
-            item
-        } else {
-            let saved = store::action_items::save(&mut tx, &item, now).await?;
-            let entry = updated_entry(&saved, &changed, now);
-            store::timeline::append(&mut tx, saved.incident_id, &[entry], actor, now).await?;
-            saved
-        };
-        write.remember(&mut tx, &saved).await?;
-        commit(tx).await?;
-        Ok(Written::Applied(saved))
+        self.write_in_transaction(write, now, async |tx| {
+            let mut item = store::action_items::find(tx, reference, true)
+                .await?
+                .ok_or(Error::ActionItemNotFound(reference))?;
+            if let Some(expected) = expected_version
+                && expected != item.version
+            {
+                return Err(Error::StaleObject {
+                    object: item.reference(),
+                    expected,
+                    current_version: item.version,
+                    read_with: "list_action_items",
+                });
+            }
+            let changed = item.apply(changes, now);
+            let saved = if changed.is_empty() {
+                item
+            } else {
+                let saved = store::action_items::save(tx, &item, now).await?;
+                let entry = updated_entry(&saved, &changed, now);
+                store::timeline::append(tx, saved.incident_id, &[entry], actor, now).await?;
+                saved
+            };
+            Ok(saved)
+        })
+        .await
     }
 
     /// Lists action items across incidents, soonest due first (undated last).

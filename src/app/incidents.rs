@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::app::write::{Write, Written};
-use crate::app::{App, Error, Result, check_version, commit, load, runbooks};
+use crate::app::{App, Error, Result, check_version, load, runbooks};
 use crate::domain::action_item::ActionItem;
 use crate::domain::runbook::StepTaken;
 use crate::domain::{
@@ -71,25 +71,22 @@ impl App {
         let now = Utc::now();
         let new = NewIncident::parse(request, now)?;
         let actor = write.actor();
-        if !write.is_keyed() && new.dedup_key.is_none() {
-            // Nothing to serialise on: two statements (a number, then one insert of the
-            // incident, its entries and its role), no BEGIN/COMMIT.
-            let mut conn = self.autocommit().await?;
-            return insert(&mut conn, actor, &new, now)
-                .await
-                .map(Written::Applied);
+        if new.dedup_key.is_none() {
+            // Nothing to serialise on: without a key, two statements (a number, then one
+            // insert of the incident, its entries and its role), no BEGIN/COMMIT.
+            return self
+                .write_autocommit_unless_keyed(write, now, async |conn| {
+                    insert(conn, actor, &new, now).await
+                })
+                .await;
         }
-        let mut tx = self.begin().await?;
-        if let Some(first) = write.claim(&mut tx, now).await? {
-            return Ok(Written::Replayed(first));
-        }
-        let declared = match deduplicate(&mut tx, actor, &new, now).await? {
-            Some(existing) => existing,
-            None => insert(&mut tx, actor, &new, now).await?,
-        };
-        write.remember(&mut tx, &declared).await?;
-        commit(tx).await?;
-        Ok(Written::Applied(declared))
+        self.write_in_transaction(write, now, async |tx| {
+            match deduplicate(tx, actor, &new, now).await? {
+                Some(existing) => Ok(existing),
+                None => insert(tx, actor, &new, now).await,
+            }
+        })
+        .await
     }
 
     /// The brief of one incident: fields, roles, recent timeline, durations.
@@ -138,35 +135,11 @@ impl App {
             ));
         }
         let now = Utc::now();
-        if !write.is_keyed() {
-            let mut conn = self.autocommit().await?;
-            let updated = apply_changes(
-                &mut conn,
-                write.actor(),
-                reference,
-                expected_version,
-                &changes,
-                now,
-            )
-            .await?;
-            return Ok(Written::Applied(updated));
-        }
-        let mut tx = self.begin().await?;
-        if let Some(first) = write.claim(&mut tx, now).await? {
-            return Ok(Written::Replayed(first));
-        }
-        let updated = apply_changes(
-            &mut tx,
-            write.actor(),
-            reference,
-            expected_version,
-            &changes,
-            now,
-        )
-        .await?;
-        write.remember(&mut tx, &updated).await?;
-        commit(tx).await?;
-        Ok(Written::Applied(updated))
+        let actor = write.actor();
+        self.write_autocommit_unless_keyed(write, now, async |conn| {
+            apply_changes(conn, actor, reference, expected_version, &changes, now).await
+        })
+        .await
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::app::write::{Write, Written};
-use crate::app::{App, Error, Result, check_version, commit, load};
+use crate::app::{App, Error, Result, check_version, load};
 use crate::domain::postmortem;
 use crate::domain::{
     EntryKind, Incident, IncidentRef, MergeTarget, NewEntry, Status, StatusChange, Transition,
@@ -50,53 +50,50 @@ impl App {
             .transpose()?;
         let now = Utc::now();
         let actor = write.actor();
-        let mut tx = self.begin().await?;
-        if let Some(first) = write.claim(&mut tx, now).await? {
-            return Ok(Written::Replayed(first));
-        }
-        let mut incident = load(&mut tx, reference, true).await?;
-        check_version(&incident, request.expected_version)?;
-        let merged_into = match request.merged_into {
-            Some(target) => Some(merge_target(&mut tx, target).await?),
-            None => None,
-        };
-        let transition = Transition {
-            to: request.to,
-            note: note.clone(),
-            merged_into: merged_into.clone(),
-        };
-        let change = incident
-            .change_status(transition, now)
-            .map_err(|e| Error::transition(incident.reference(), e))?;
-        if change.to == Status::Closed {
-            // Share-locked: the postmortem cannot leave `published` before this commits.
-            let postmortem = store::postmortems::status(&mut tx, incident.id).await?;
-            postmortem::close_gate(&incident, postmortem)
+        self.write_in_transaction(write, now, async |tx| {
+            let mut incident = load(tx, reference, true).await?;
+            check_version(&incident, request.expected_version)?;
+            let merged_into = match request.merged_into {
+                Some(target) => Some(merge_target(tx, target).await?),
+                None => None,
+            };
+            let transition = Transition {
+                to: request.to,
+                note: note.clone(),
+                merged_into: merged_into.clone(),
+            };
+            let change = incident
+                .change_status(transition, now)
                 .map_err(|e| Error::transition(incident.reference(), e))?;
-        }
-        let entry = status_entry(&incident, &change, note.as_deref(), now);
-        // The row is locked, so the version read is still current: this always writes.
-        let saved = store::incidents::save_with_entries(&mut tx, &incident, &[entry], actor, now)
-            .await?
-            .ok_or_else(|| Error::Conflict(format!("{reference} changed under its lock")))?;
-        if let Some(target) = &merged_into {
-            let body = format!(
-                "{} ({}) was merged into this incident",
-                saved.reference(),
-                saved.title
-            );
-            let data = json!({"merged_from": saved.number});
-            let entry =
-                NewEntry::system(EntryKind::StatusChange, body, Some(data.to_string()), now);
-            store::timeline::append(&mut tx, target.id, &[entry], actor, now).await?;
-        }
-        let changed = StatusChanged {
-            merged_into: merged_into.map(|target| target.number),
-            incident: saved,
-        };
-        write.remember(&mut tx, &changed).await?;
-        commit(tx).await?;
-        Ok(Written::Applied(changed))
+            if change.to == Status::Closed {
+                // Share-locked: the postmortem cannot leave `published` before this commits.
+                let postmortem = store::postmortems::status(tx, incident.id).await?;
+                postmortem::close_gate(&incident, postmortem)
+                    .map_err(|e| Error::transition(incident.reference(), e))?;
+            }
+            let entry = status_entry(&incident, &change, note.as_deref(), now);
+            // The row is locked, so the version read is still current: this always writes.
+            let saved = store::incidents::save_with_entries(tx, &incident, &[entry], actor, now)
+                .await?
+                .ok_or_else(|| Error::Conflict(format!("{reference} changed under its lock")))?;
+            if let Some(target) = &merged_into {
+                let body = format!(
+                    "{} ({}) was merged into this incident",
+                    saved.reference(),
+                    saved.title
+                );
+                let data = json!({"merged_from": saved.number});
+                let entry =
+                    NewEntry::system(EntryKind::StatusChange, body, Some(data.to_string()), now);
+                store::timeline::append(tx, target.id, &[entry], actor, now).await?;
+            }
+            let changed = StatusChanged {
+                merged_into: merged_into.map(|target| target.number),
+                incident: saved,
+            };
+            Ok(changed)
+        })
+        .await
     }
 
     /// Resolves an incident with a resolution summary.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::app::write::{Write, Written};
-use crate::app::{App, Error, Result, commit, load};
+use crate::app::{App, Error, Result, load};
 use crate::domain::postmortem::{
     self, Edit, EditError, Postmortem, PostmortemStatus, Refresh, Section, SectionEdits,
     SectionName,
@@ -71,62 +71,59 @@ impl App {
     ) -> Result<Written<Drafted>> {
         let now = Utc::now();
         let actor = write.actor();
-        let mut tx = self.begin().await?;
-        if let Some(first) = write.claim(&mut tx, now).await? {
-            return Ok(Written::Replayed(first));
-        }
-        // The incident lock serialises drafts, so two first drafts cannot both insert.
-        let incident = load(&mut tx, reference, true).await?;
-        refuse_non_incidents(&incident)?;
-        let gathered = facts::gather(&mut tx, &incident).await?;
-        let generated = postmortem::generate(&gathered.facts(&incident), now);
-        let existing = store::postmortems::find(&mut tx, incident.id, true).await?;
-        let (mut postmortem, refresh, is_new, is_changed) = match existing {
-            Some(mut postmortem) => {
-                let was = postmortem.facts_incident_status;
-                let refresh = postmortem
-                    .refresh(&incident, generated, &actor.principal, now)
-                    .map_err(|e| Error::transition(incident.reference(), e))?;
-                let is_changed = !refresh.refreshed.is_empty() || was != incident.status;
-                (postmortem, refresh, false, is_changed)
+        self.write_in_transaction(write, now, async |tx| {
+            // The incident lock serialises drafts, so two first drafts cannot both insert.
+            let incident = load(tx, reference, true).await?;
+            refuse_non_incidents(&incident)?;
+            let gathered = facts::gather(tx, &incident).await?;
+            let generated = postmortem::generate(&gathered.facts(&incident), now);
+            let existing = store::postmortems::find(tx, incident.id, true).await?;
+            let (mut postmortem, refresh, is_new, is_changed) = match existing {
+                Some(mut postmortem) => {
+                    let was = postmortem.facts_incident_status;
+                    let refresh = postmortem
+                        .refresh(&incident, generated, &actor.principal, now)
+                        .map_err(|e| Error::transition(incident.reference(), e))?;
+                    let is_changed = !refresh.refreshed.is_empty() || was != incident.status;
+                    (postmortem, refresh, false, is_changed)
+                }
+                None => {
+                    let postmortem = Postmortem::draft(&incident, generated, actor, now);
+                    let refresh = Refresh {
+                        refreshed: SectionName::ALL.to_vec(),
+                        kept_edited: Vec::new(),
+                    };
+                    (postmortem, refresh, true, true)
+                }
+            };
+            // When nothing changed nothing is written: drafting again is idempotent.
+            if is_changed {
+                let sections: Vec<&Section> = postmortem
+                    .sections
+                    .iter()
+                    .filter(|s| refresh.refreshed.contains(&s.name))
+                    .collect();
+                let version =
+                    store::postmortems::save(tx, &postmortem, &sections, actor, now).await?;
+                postmortem.version = version;
+                postmortem.updated_at = now;
+                let entry = draft_entry(&incident, &postmortem, &refresh, is_new, now);
+                store::timeline::append(tx, incident.id, &[entry], actor, now).await?;
             }
-            None => {
-                let postmortem = Postmortem::draft(&incident, generated, actor, now);
-                let refresh = Refresh {
-                    refreshed: SectionName::ALL.to_vec(),
-                    kept_edited: Vec::new(),
-                };
-                (postmortem, refresh, true, true)
-            }
-        };
-        // When nothing changed nothing is written: drafting again is idempotent.
-        if is_changed {
-            let sections: Vec<&Section> = postmortem
-                .sections
-                .iter()
-                .filter(|s| refresh.refreshed.contains(&s.name))
-                .collect();
-            let version =
-                store::postmortems::save(&mut tx, &postmortem, &sections, actor, now).await?;
-            postmortem.version = version;
-            postmortem.updated_at = now;
-            let entry = draft_entry(&incident, &postmortem, &refresh, is_new, now);
-            store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
-        }
-        // Rendered before committing: a template that fails leaves nothing half-done.
-        let markdown = self.render_postmortem(&incident, &postmortem)?;
-        let drafted = Drafted {
-            document: PostmortemDocument {
-                incident,
-                postmortem,
-                markdown: Some(markdown),
-            },
-            is_new,
-            refresh,
-        };
-        write.remember(&mut tx, &drafted).await?;
-        commit(tx).await?;
-        Ok(Written::Applied(drafted))
+            // Rendered before committing: a template that fails leaves nothing half-done.
+            let markdown = self.render_postmortem(&incident, &postmortem)?;
+            let drafted = Drafted {
+                document: PostmortemDocument {
+                    incident,
+                    postmortem,
+                    markdown: Some(markdown),
+                },
+                is_new,
+                refresh,
+            };
+            Ok(drafted)
+        })
+        .await
     }
 
     /// The incident's postmortem, rendered to markdown when `with_markdown`.
@@ -183,54 +180,51 @@ impl App {
         }
         let now = Utc::now();
         let actor = write.actor();
-        let mut tx = self.begin().await?;
-        if let Some(first) = write.claim(&mut tx, now).await? {
-            return Ok(Written::Replayed(first));
-        }
-        let incident = load(&mut tx, reference, false).await?;
-        let mut postmortem = store::postmortems::find(&mut tx, incident.id, true)
-            .await?
-            .ok_or_else(|| Error::NoPostmortem(incident.reference()))?;
-        if let Some(expected) = update.expected_version
-            && expected != postmortem.version
-        {
-            return Err(Error::StaleObject {
-                object: format!("the postmortem of {}", incident.reference()),
-                expected,
-                current_version: postmortem.version,
-                read_with: "get_postmortem",
-            });
-        }
-        let edit = postmortem
-            .edit(&incident, edits, update.status, &actor.principal, now)
-            .map_err(|err| match err {
-                EditError::Invalid(invalid) => Error::Invalid(invalid),
-                EditError::Refused(refusal) => Error::transition(incident.reference(), refusal),
-            })?;
-        if !edit.is_empty() {
-            let sections: Vec<&Section> = postmortem
-                .sections
-                .iter()
-                .filter(|s| edit.sections.contains(&s.name))
-                .collect();
-            let version =
-                store::postmortems::save(&mut tx, &postmortem, &sections, actor, now).await?;
-            postmortem.version = version;
-            postmortem.updated_at = now;
-            let entry = edit_entry(&postmortem, &edit, now);
-            store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
-        }
-        let updated = Updated {
-            document: PostmortemDocument {
-                incident,
-                postmortem,
-                markdown: None,
-            },
-            edit,
-        };
-        write.remember(&mut tx, &updated).await?;
-        commit(tx).await?;
-        Ok(Written::Applied(updated))
+        self.write_in_transaction(write, now, async |tx| {
+            let incident = load(tx, reference, false).await?;
+            let mut postmortem = store::postmortems::find(tx, incident.id, true)
+                .await?
+                .ok_or_else(|| Error::NoPostmortem(incident.reference()))?;
+            if let Some(expected) = update.expected_version
+                && expected != postmortem.version
+            {
+                return Err(Error::StaleObject {
+                    object: format!("the postmortem of {}", incident.reference()),
+                    expected,
+                    current_version: postmortem.version,
+                    read_with: "get_postmortem",
+                });
+            }
+            let edit = postmortem
+                .edit(&incident, edits, update.status, &actor.principal, now)
+                .map_err(|err| match err {
+                    EditError::Invalid(invalid) => Error::Invalid(invalid),
+                    EditError::Refused(refusal) => Error::transition(incident.reference(), refusal),
+                })?;
+            if !edit.is_empty() {
+                let sections: Vec<&Section> = postmortem
+                    .sections
+                    .iter()
+                    .filter(|s| edit.sections.contains(&s.name))
+                    .collect();
+                let version =
+                    store::postmortems::save(tx, &postmortem, &sections, actor, now).await?;
+                postmortem.version = version;
+                postmortem.updated_at = now;
+                let entry = edit_entry(&postmortem, &edit, now);
+                store::timeline::append(tx, incident.id, &[entry], actor, now).await?;
+            }
+            let updated = Updated {
+                document: PostmortemDocument {
+                    incident,
+                    postmortem,
+                    markdown: None,
+                },
+                edit,
+            };
+            Ok(updated)
+        })
+        .await
     }
 
     fn render_postmortem(&self, incident: &Incident, postmortem: &Postmortem) -> Result<String> {

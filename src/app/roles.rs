@@ -4,7 +4,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::app::write::{Write, Written};
-use crate::app::{App, Result, commit, load};
+use crate::app::{App, Result, load};
 use crate::domain::{
     EntryKind, IncidentRef, NewEntry, NewRoleAssignment, Role, RoleAssignment, validation,
 };
@@ -36,33 +36,32 @@ impl App {
         };
         let now = Utc::now();
         let actor = write.actor();
-        let mut tx = self.begin().await?;
-        if let Some(first) = write.claim(&mut tx, now).await? {
-            return Ok(Written::Replayed(first));
-        }
-        // The row lock serialises role changes on one incident.
-        let incident = load(&mut tx, reference, true).await?;
-        if !store::roles::is_current(&mut tx, incident.id, &assignment).await? {
-            let previous = if role.is_single_holder() {
-                store::roles::close_current(&mut tx, incident.id, role, now).await?
-            } else {
-                None
+        self.write_in_transaction(write, now, async |tx| {
+            // The row lock serialises role changes on one incident.
+            let incident = load(tx, reference, true).await?;
+            if !store::roles::is_current(tx, incident.id, &assignment).await? {
+                let previous = if role.is_single_holder() {
+                    store::roles::close_current(tx, incident.id, role, now).await?
+                } else {
+                    None
+                };
+                store::roles::insert(tx, incident.id, &assignment, actor, now).await?;
+                let body = match &previous {
+                    Some(previous) => format!("{role}: {previous} → {}", assignment.assignee),
+                    None => format!("{} is {role}", assignment.assignee),
+                };
+                let data =
+                    json!({"role": role.as_str(), "from": previous, "to": assignment.assignee});
+                let entry =
+                    NewEntry::system(EntryKind::RoleChange, body, Some(data.to_string()), now);
+                store::timeline::append(tx, incident.id, &[entry], actor, now).await?;
+            }
+            let roles = Roles {
+                incident: incident.reference(),
+                roles: store::roles::current(tx, incident.id).await?,
             };
-            store::roles::insert(&mut tx, incident.id, &assignment, actor, now).await?;
-            let body = match &previous {
-                Some(previous) => format!("{role}: {previous} → {}", assignment.assignee),
-                None => format!("{} is {role}", assignment.assignee),
-            };
-            let data = json!({"role": role.as_str(), "from": previous, "to": assignment.assignee});
-            let entry = NewEntry::system(EntryKind::RoleChange, body, Some(data.to_string()), now);
-            store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
-        }
-        let roles = Roles {
-            incident: incident.reference(),
-            roles: store::roles::current(&mut tx, incident.id).await?,
-        };
-        write.remember(&mut tx, &roles).await?;
-        commit(tx).await?;
-        Ok(Written::Applied(roles))
+            Ok(roles)
+        })
+        .await
     }
 }

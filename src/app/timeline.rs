@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::app::write::{Write, Written};
-use crate::app::{App, Error, Result, commit, load};
+use crate::app::{App, Error, Result, load};
 use crate::domain::{
     Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, ValidationError, Visibility, validation,
 };
@@ -65,21 +65,12 @@ impl App {
             entry.visibility,
             now,
         )?;
-        if !write.is_keyed() {
-            // One statement finds the incident and appends: no transaction needed.
-            let mut conn = self.autocommit().await?;
-            return append(&mut conn, write.actor(), reference, entry, now)
-                .await
-                .map(Written::Applied);
-        }
-        let mut tx = self.begin().await?;
-        if let Some(first) = write.claim(&mut tx, now).await? {
-            return Ok(Written::Replayed(first));
-        }
-        let added = append(&mut tx, write.actor(), reference, entry, now).await?;
-        write.remember(&mut tx, &added).await?;
-        commit(tx).await?;
-        Ok(Written::Applied(added))
+        // Without a key, one statement finds the incident and appends: no transaction needed.
+        let actor = write.actor();
+        self.write_autocommit_unless_keyed(write, now, async |conn| {
+            append(conn, actor, reference, entry, now).await
+        })
+        .await
     }
 
     /// A page of the timeline in chronological order.

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
 
-use crate::app::{App, Error, Result};
+use crate::app::{App, Error, Result, commit};
 use crate::domain::{Actor, ValidationError, validation};
 use crate::store;
 use crate::store::idempotency::KeyUse;
@@ -156,6 +156,41 @@ impl<'a, T> Write<'a, T> {
 const PRUNE_BATCH: i64 = 1000;
 
 impl App {
+    /// Runs `work` in one transaction that first claims the write's key (answering with the
+    /// first answer, and writing nothing, when the key was used before) and last stores the
+    /// answer for it.
+    pub(crate) async fn write_in_transaction<T>(
+        &self,
+        write: &Write<'_, T>,
+        now: DateTime<Utc>,
+        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+    ) -> Result<Written<T>> {
+        let mut tx = self.begin().await?;
+        if let Some(first) = write.claim(&mut tx, now).await? {
+            return Ok(Written::Replayed(first));
+        }
+        let value = work(&mut tx).await?;
+        write.remember(&mut tx, &value).await?;
+        commit(tx).await?;
+        Ok(Written::Applied(value))
+    }
+
+    /// Runs `work` outside a transaction when the write carries no key (`work` must then be
+    /// atomic on its own: one statement, or an optimistic write that repeats itself), and as
+    /// [`App::write_in_transaction`] when it does.
+    pub(crate) async fn write_autocommit_unless_keyed<T>(
+        &self,
+        write: &Write<'_, T>,
+        now: DateTime<Utc>,
+        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+    ) -> Result<Written<T>> {
+        if write.is_keyed() {
+            return self.write_in_transaction(write, now, work).await;
+        }
+        let mut conn = self.autocommit().await?;
+        work(&mut conn).await.map(Written::Applied)
+    }
+
     /// Deletes the keys older than [`KEY_TTL`]; returns how many went. Safe to run on every
     /// replica at once.
     pub async fn prune_idempotency_keys(&self) -> Result<u64> {

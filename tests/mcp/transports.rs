@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use crate::support::children::{
     Captured, EmbeddedDir, HttpServer, PATIENCE, TOKEN, TOKEN_NAME, exit_within, firebreak,
-    free_port, handshake, stdio_client,
+    free_port, handshake, initialize_line, stdio_client,
 };
 use crate::support::{TestDb, call, client_config, connect_in_process, declare, failure, ok};
 
@@ -182,11 +182,8 @@ async fn stdio_answers_lines_that_are_not_messages_and_keeps_serving() {
         assert_eq!(answer["error"]["code"], code, "{answer}");
         assert_eq!(answer["id"], id, "{answer}");
     }
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "garbage-test", "version": "1"}}});
     stdin
-        .write_all(format!("{initialize}\n").as_bytes())
+        .write_all(initialize_line("garbage-test").as_bytes())
         .await
         .unwrap();
     let initialized = next_answer().await;
@@ -214,11 +211,8 @@ async fn stdio_works_when_stdout_is_a_file_rather_than_a_pipe() {
         .expect("spawn firebreak serve");
     let stderr = Captured::collect(child.stderr.take().unwrap());
     let mut stdin = child.stdin.take().unwrap();
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "file-test", "version": "1"}}});
     stdin
-        .write_all(format!("{initialize}\n").as_bytes())
+        .write_all(initialize_line("file-test").as_bytes())
         .await
         .unwrap();
     let initialized = response_in(out.path(), 1, &stderr).await;

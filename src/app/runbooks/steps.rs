@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::app::runbooks::{find, slug};
 use crate::app::write::{Write, Written};
-use crate::app::{App, Result, commit, load};
+use crate::app::{App, Result, load};
 use crate::domain::runbook::{StepKind, StepOutcome, StepRecord, StepTaken};
 use crate::domain::{EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility, validation};
 use crate::store;
@@ -59,30 +59,26 @@ impl App {
         let occurred_at =
             validation::timestamp("occurred_at", report.occurred_at, now)?.unwrap_or(now);
         let actor = write.actor();
-        let mut tx = self.begin().await?;
-        if let Some(first) = write.claim(&mut tx, now).await? {
-            return Ok(Written::Replayed(first));
-        }
-        let incident = load(&mut tx, report.incident, false).await?;
-        let runbook = find(&mut tx, &slug, report.version).await?;
-        let record = StepRecord::parse(&runbook, report.step, report.outcome, report.output)?;
-        let entry = NewEntry {
-            kind: EntryKind::RunbookStep,
-            body: record.summary(),
-            occurred_at,
-            visibility: Visibility::Internal,
-            data: Some(data(&record).to_string()),
-        };
-        let mut stored =
-            store::timeline::append(&mut tx, incident.id, &[entry], actor, now).await?;
-        let recorded = RecordedStep {
-            incident: incident.reference(),
-            record,
-            entry: stored.remove(0),
-        };
-        write.remember(&mut tx, &recorded).await?;
-        commit(tx).await?;
-        Ok(Written::Applied(recorded))
+        self.write_in_transaction(write, now, async |tx| {
+            let incident = load(tx, report.incident, false).await?;
+            let runbook = find(tx, &slug, report.version).await?;
+            let record = StepRecord::parse(&runbook, report.step, report.outcome, report.output)?;
+            let entry = NewEntry {
+                kind: EntryKind::RunbookStep,
+                body: record.summary(),
+                occurred_at,
+                visibility: Visibility::Internal,
+                data: Some(data(&record).to_string()),
+            };
+            let mut stored = store::timeline::append(tx, incident.id, &[entry], actor, now).await?;
+            let recorded = RecordedStep {
+                incident: incident.reference(),
+                record,
+                entry: stored.remove(0),
+            };
+            Ok(recorded)
+        })
+        .await
     }
 }
 

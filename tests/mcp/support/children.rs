@@ -228,6 +228,14 @@ pub(crate) async fn raw_tool_call(
     response.json().await.expect("a JSON answer")
 }
 
+/// An `initialize` request line for a raw stdio client named `client`.
+pub(crate) fn initialize_line(client: &str) -> String {
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": client, "version": "1"}}});
+    format!("{initialize}\n")
+}
+
 /// A fresh data directory whose cluster is stopped when the test ends, even on failure.
 pub(crate) struct EmbeddedDir {
     pub(crate) data_dir: PathBuf,
