@@ -24,6 +24,7 @@ pub mod runbook;
 pub mod status;
 pub mod timeline;
 pub mod validation;
+pub mod vocabulary;
 
 pub use actor::{Actor, Channel};
 pub use durations::SpanMeasure;

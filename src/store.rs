@@ -184,8 +184,7 @@ pub async fn lock_scope(conn: &mut PgConnection, scope: &str) -> Result<()> {
 
 /// Rebuilds an actor from its three stored columns.
 fn actor(principal: String, client: Option<String>, channel: &str) -> Result<Actor> {
-    let channel = Channel::parse(channel)
-        .ok_or_else(|| Error::Corrupt(format!("unknown channel `{channel}`")))?;
+    let channel: Channel = channel.parse().map_err(Error::Corrupt)?;
     Ok(Actor {
         principal,
         client,

@@ -1,36 +1,19 @@
 //! Who did something: recorded on every write.
 
+use crate::domain::vocabulary::vocabulary;
 use std::fmt;
 
-/// The way a write reached Firebreak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    /// MCP over stdio (a local agent).
-    Mcp,
-    /// MCP over Streamable HTTP.
-    Http,
-    /// The command line.
-    Cli,
-    /// An inbound webhook.
-    Webhook,
-}
-
-impl Channel {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Mcp => "mcp",
-            Channel::Http => "http",
-            Channel::Cli => "cli",
-            Channel::Webhook => "webhook",
-        }
-    }
-
-    /// Parses the wire spelling.
-    pub fn parse(s: &str) -> Option<Channel> {
-        [Channel::Mcp, Channel::Http, Channel::Cli, Channel::Webhook]
-            .into_iter()
-            .find(|c| c.as_str() == s)
+vocabulary! {
+    /// The way a write reached Firebreak.
+    pub enum Channel ("channel") {
+        /// MCP over stdio (a local agent).
+        Mcp = "mcp",
+        /// MCP over Streamable HTTP.
+        Http = "http",
+        /// The command line.
+        Cli = "cli",
+        /// An inbound webhook.
+        Webhook = "webhook",
     }
 }
 

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -12,32 +11,26 @@ use crate::domain::error::ValidationError;
 use crate::domain::reference::IncidentRef;
 use crate::domain::status::Status;
 use crate::domain::validation;
+use crate::domain::vocabulary::vocabulary;
 
-/// How bad an incident is: `SEV1` is the worst, `SEV5` cosmetic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// Critical: broad customer impact, public communication.
-    Sev1,
-    /// Major: many customers cannot use the product.
-    Sev2,
-    /// Minor customer impact, or at risk of escalating.
-    Sev3,
-    /// Needs action, no customer impact.
-    Sev4,
-    /// Cosmetic.
-    Sev5,
+vocabulary! {
+    /// How bad an incident is: `SEV1` is the worst, `SEV5` cosmetic.
+    #[derive(PartialOrd, Ord)]
+    pub enum Severity ("severity") {
+        /// Critical: broad customer impact, public communication.
+        Sev1 = "SEV1",
+        /// Major: many customers cannot use the product.
+        Sev2 = "SEV2",
+        /// Minor customer impact, or at risk of escalating.
+        Sev3 = "SEV3",
+        /// Needs action, no customer impact.
+        Sev4 = "SEV4",
+        /// Cosmetic.
+        Sev5 = "SEV5",
+    }
 }
 
 impl Severity {
-    /// Every severity, worst first.
-    pub const ALL: [Severity; 5] = [
-        Severity::Sev1,
-        Severity::Sev2,
-        Severity::Sev3,
-        Severity::Sev4,
-        Severity::Sev5,
-    ];
-
     /// The level as stored: 1 (worst) to 5.
     pub fn level(self) -> i16 {
         match self {
@@ -57,23 +50,6 @@ impl Severity {
     /// SEV1 and SEV2 are major incidents: they need a coordinated response and a postmortem.
     pub fn is_major(self) -> bool {
         self.level() <= 2
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SEV{}", self.level())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Severity::ALL
-            .into_iter()
-            .find(|sev| sev.to_string() == s)
-            .ok_or_else(|| format!("unknown severity `{s}`; use SEV1 (worst) to SEV5"))
     }
 }
 

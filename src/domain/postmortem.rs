@@ -20,9 +20,6 @@ pub use facts::{Facts, KEY_ENTRIES_MAX, KEY_KINDS, SIGNAL_KINDS, SeverityStep, g
 pub use render::{DEFAULT_TEMPLATE, TemplateError, check_template, render};
 pub use section::{Origin, PROMPT_MARKER, Section, SectionEdits, SectionKind, SectionName};
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -30,35 +27,21 @@ use crate::domain::actor::Actor;
 use crate::domain::error::{TransitionError, ValidationError};
 use crate::domain::incident::Incident;
 use crate::domain::status::Status;
+use crate::domain::vocabulary::vocabulary;
 
-/// Where a postmortem is in its review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PostmortemStatus {
-    /// Being written.
-    Draft,
-    /// Written; reviewers are reading it.
-    InReview,
-    /// Reviewed and shared.
-    Published,
+vocabulary! {
+    /// Where a postmortem is in its review.
+    pub enum PostmortemStatus ("postmortem status") {
+        /// Being written.
+        Draft = "draft",
+        /// Written; reviewers are reading it.
+        InReview = "in_review" | "review" | "reviewing",
+        /// Reviewed and shared.
+        Published = "published" | "publish",
+    }
 }
 
 impl PostmortemStatus {
-    /// Every status, in flow order.
-    pub const ALL: [PostmortemStatus; 3] = [
-        PostmortemStatus::Draft,
-        PostmortemStatus::InReview,
-        PostmortemStatus::Published,
-    ];
-
-    /// The wire spelling, e.g. `in_review`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PostmortemStatus::Draft => "draft",
-            PostmortemStatus::InReview => "in_review",
-            PostmortemStatus::Published => "published",
-        }
-    }
-
     /// The statuses reachable from this one.
     pub fn allowed_next(self) -> &'static [PostmortemStatus] {
         match self {
@@ -66,23 +49,6 @@ impl PostmortemStatus {
             PostmortemStatus::InReview => &[PostmortemStatus::Published, PostmortemStatus::Draft],
             PostmortemStatus::Published => &[PostmortemStatus::Draft],
         }
-    }
-}
-
-impl fmt::Display for PostmortemStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PostmortemStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PostmortemStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("unknown postmortem status `{s}`"))
     }
 }
 

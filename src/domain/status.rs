@@ -7,57 +7,31 @@
 //!                              resolved ─► investigating (reopen, with a reason)
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
+use crate::domain::vocabulary::vocabulary;
 
-/// Where an incident is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    /// Reported, not yet confirmed as an incident.
-    Triage,
-    /// Live: responders are looking for the cause.
-    Investigating,
-    /// Live: the cause is known, a fix is under way.
-    Identified,
-    /// Live: mitigated, responders are watching.
-    Monitoring,
-    /// Impact has ended; learning follows.
-    Resolved,
-    /// Terminal: the post-incident work is done.
-    Closed,
-    /// Terminal: not an incident (false alarm).
-    Declined,
-    /// Terminal: folded into another incident.
-    Merged,
+vocabulary! {
+    /// Where an incident is in its lifecycle.
+    pub enum Status ("incident status") {
+        /// Reported, not yet confirmed as an incident.
+        Triage = "triage",
+        /// Live: responders are looking for the cause.
+        Investigating = "investigating",
+        /// Live: the cause is known, a fix is under way.
+        Identified = "identified",
+        /// Live: mitigated, responders are watching.
+        Monitoring = "monitoring" | "mitigated",
+        /// Impact has ended; learning follows.
+        Resolved = "resolved",
+        /// Terminal: the post-incident work is done.
+        Closed = "closed",
+        /// Terminal: not an incident (false alarm).
+        Declined = "declined",
+        /// Terminal: folded into another incident.
+        Merged = "merged",
+    }
 }
 
 impl Status {
-    /// Every status, in lifecycle order.
-    pub const ALL: [Status; 8] = [
-        Status::Triage,
-        Status::Investigating,
-        Status::Identified,
-        Status::Monitoring,
-        Status::Resolved,
-        Status::Closed,
-        Status::Declined,
-        Status::Merged,
-    ];
-
-    /// The wire spelling, e.g. `investigating`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Triage => "triage",
-            Status::Investigating => "investigating",
-            Status::Identified => "identified",
-            Status::Monitoring => "monitoring",
-            Status::Resolved => "resolved",
-            Status::Closed => "closed",
-            Status::Declined => "declined",
-            Status::Merged => "merged",
-        }
-    }
-
     /// True for `investigating`, `identified` and `monitoring`.
     pub fn is_live(self) -> bool {
         matches!(
@@ -97,22 +71,5 @@ impl Status {
             (Resolved, Closed | Investigating) => true,
             _ => false,
         }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("unknown status `{s}`"))
     }
 }

@@ -1,127 +1,54 @@
 //! Timeline entries: the append-only record of an incident.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::actor::Actor;
 use crate::domain::error::ValidationError;
 use crate::domain::validation;
+use crate::domain::vocabulary::vocabulary;
 
-/// What kind of thing a timeline entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EntryKind {
-    /// A free note.
-    Note,
-    /// A status change (written by Firebreak).
-    StatusChange,
-    /// A severity change (written by Firebreak).
-    SeverityChange,
-    /// A role change (written by Firebreak).
-    RoleChange,
-    /// A field change (written by Firebreak).
-    FieldChange,
-    /// Something observed to be true.
-    Finding,
-    /// A suspected cause, to be confirmed or ruled out.
-    Hypothesis,
-    /// A decision taken.
-    Decision,
-    /// An action taken.
-    Action,
-    /// A runbook step taken.
-    RunbookStep,
-    /// A message sent to stakeholders.
-    StakeholderUpdate,
-    /// An alert or repeat signal.
-    Alert,
-    /// A change (deploy, config) related to the incident.
-    Change,
-}
-
-impl EntryKind {
-    /// Every kind.
-    pub const ALL: [EntryKind; 13] = [
-        EntryKind::Note,
-        EntryKind::StatusChange,
-        EntryKind::SeverityChange,
-        EntryKind::RoleChange,
-        EntryKind::FieldChange,
-        EntryKind::Finding,
-        EntryKind::Hypothesis,
-        EntryKind::Decision,
-        EntryKind::Action,
-        EntryKind::RunbookStep,
-        EntryKind::StakeholderUpdate,
-        EntryKind::Alert,
-        EntryKind::Change,
-    ];
-
-    /// The wire spelling, e.g. `status_change`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Note => "note",
-            EntryKind::StatusChange => "status_change",
-            EntryKind::SeverityChange => "severity_change",
-            EntryKind::RoleChange => "role_change",
-            EntryKind::FieldChange => "field_change",
-            EntryKind::Finding => "finding",
-            EntryKind::Hypothesis => "hypothesis",
-            EntryKind::Decision => "decision",
-            EntryKind::Action => "action",
-            EntryKind::RunbookStep => "runbook_step",
-            EntryKind::StakeholderUpdate => "stakeholder_update",
-            EntryKind::Alert => "alert",
-            EntryKind::Change => "change",
-        }
+vocabulary! {
+    /// What kind of thing a timeline entry records.
+    pub enum EntryKind ("timeline entry kind") {
+        /// A free note.
+        Note = "note",
+        /// A status change (written by Firebreak).
+        StatusChange = "status_change",
+        /// A severity change (written by Firebreak).
+        SeverityChange = "severity_change",
+        /// A role change (written by Firebreak).
+        RoleChange = "role_change",
+        /// A field change (written by Firebreak).
+        FieldChange = "field_change",
+        /// Something observed to be true.
+        Finding = "finding",
+        /// A suspected cause, to be confirmed or ruled out.
+        Hypothesis = "hypothesis",
+        /// A decision taken.
+        Decision = "decision",
+        /// An action taken.
+        Action = "action",
+        /// A runbook step taken.
+        RunbookStep = "runbook_step",
+        /// A message sent to stakeholders.
+        StakeholderUpdate = "stakeholder_update",
+        /// An alert or repeat signal.
+        Alert = "alert",
+        /// A change (deploy, config) related to the incident.
+        Change = "change",
     }
 }
 
-impl fmt::Display for EntryKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EntryKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EntryKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown timeline entry kind `{s}`"))
-    }
-}
-
-/// Who may see an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Visibility {
-    /// Responders only (the default).
-    #[default]
-    Internal,
-    /// Fit for a status page or customers.
-    Public,
-}
-
-impl Visibility {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Internal => "internal",
-            Visibility::Public => "public",
-        }
-    }
-
-    /// Parses the wire spelling.
-    pub fn parse(s: &str) -> Option<Visibility> {
-        match s {
-            "internal" => Some(Visibility::Internal),
-            "public" => Some(Visibility::Public),
-            _ => None,
-        }
+vocabulary! {
+    /// Who may see an entry.
+    #[derive(Default)]
+    pub enum Visibility ("visibility") {
+        /// Responders only (the default).
+        #[default]
+        Internal = "internal" | "private",
+        /// Fit for a status page or customers.
+        Public = "public" | "external",
     }
 }
 

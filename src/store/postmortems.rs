@@ -41,7 +41,10 @@ impl TryFrom<SectionRow> for Section {
             name: SectionName::parse("name", &row.name)
                 .map_err(|_| Error::Corrupt(format!("postmortem section {}", row.name)))?,
             body: row.body,
-            origin: Origin::parse(&row.origin)
+            origin: row
+                .origin
+                .parse::<Origin>()
+                .ok()
                 .ok_or_else(|| Error::Corrupt(format!("section origin {}", row.origin)))?,
             updated_at: row.updated_at,
             updated_by: row.updated_by_principal,

@@ -46,7 +46,10 @@ impl TryFrom<EntryRow> for TimelineEntry {
             body: row.body,
             occurred_at: row.occurred_at,
             recorded_at: row.recorded_at,
-            visibility: Visibility::parse(&row.visibility)
+            visibility: row
+                .visibility
+                .parse::<Visibility>()
+                .ok()
                 .ok_or_else(|| Error::Corrupt(format!("visibility {}", row.visibility)))?,
             actor: actor(row.actor_principal, row.actor_client, &row.actor_channel)?,
             data: row.data.map(|Json(value)| value.to_string()),

@@ -121,7 +121,7 @@ fn step_taken(entry: &TimelineEntry) -> Option<StepTaken> {
         .and_then(|data| serde_json::from_str::<StepData>(data).ok())
         .and_then(|data| {
             Some(StepTaken {
-                kind: StepKind::parse(&data.kind)?,
+                kind: data.kind.parse().ok()?,
                 outcome: data.outcome.parse().ok()?,
                 runbook: data.runbook,
                 version: data.version,

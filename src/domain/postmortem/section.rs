@@ -1,12 +1,12 @@
 //! The named sections of a postmortem, in document order, and the edits writers send.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::error::ValidationError;
 use crate::domain::validation;
+use crate::domain::vocabulary::{Vocabulary, vocabulary};
 
 /// Starts the prompt line of a section that a person has to write. A body still holding it is
 /// not accepted as written.
@@ -23,82 +23,44 @@ pub enum SectionKind {
     Narrative,
 }
 
-/// A section of the postmortem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SectionName {
-    /// What happened, in a paragraph.
-    Summary,
-    /// Who was affected, how, for how long.
-    Impact,
-    /// Time to acknowledge, mitigate and resolve, with their anchors.
-    Durations,
-    /// Each severity the incident had, and since when.
-    SeverityHistory,
-    /// Who held which role, and when.
-    Roles,
-    /// The key timeline entries.
-    Timeline,
-    /// Root causes and contributing factors (seeded from hypotheses and findings).
-    RootCauses,
-    /// What set it off (seeded from recorded changes).
-    Trigger,
-    /// How it was noticed (seeded from detection time and alerts).
-    Detection,
-    /// How it ended (seeded from the resolution).
-    Resolution,
-    /// What went well.
-    WhatWentWell,
-    /// What went wrong.
-    WhatWentWrong,
-    /// Where we got lucky.
-    WhereWeGotLucky,
-    /// Lessons learned.
-    Lessons,
-    /// The follow-up work (refreshed from the incident's action items).
-    ActionItems,
+vocabulary! {
+    /// A section of the postmortem.
+    #[derive(PartialOrd, Ord)]
+    pub enum SectionName ("postmortem section") {
+        /// What happened, in a paragraph.
+        Summary = "summary",
+        /// Who was affected, how, for how long.
+        Impact = "impact",
+        /// Time to acknowledge, mitigate and resolve, with their anchors.
+        Durations = "durations",
+        /// Each severity the incident had, and since when.
+        SeverityHistory = "severity_history",
+        /// Who held which role, and when.
+        Roles = "roles",
+        /// The key timeline entries.
+        Timeline = "timeline",
+        /// Root causes and contributing factors (seeded from hypotheses and findings).
+        RootCauses = "root_causes" | "root_cause" | "contributing_factors",
+        /// What set it off (seeded from recorded changes).
+        Trigger = "trigger",
+        /// How it was noticed (seeded from detection time and alerts).
+        Detection = "detection",
+        /// How it ended (seeded from the resolution).
+        Resolution = "resolution",
+        /// What went well.
+        WhatWentWell = "what_went_well",
+        /// What went wrong.
+        WhatWentWrong = "what_went_wrong",
+        /// Where we got lucky.
+        WhereWeGotLucky = "where_we_got_lucky",
+        /// Lessons learned.
+        Lessons = "lessons" | "lessons_learned",
+        /// The follow-up work (refreshed from the incident's action items).
+        ActionItems = "action_items",
+    }
 }
 
 impl SectionName {
-    /// Every section, in document order.
-    pub const ALL: [SectionName; 15] = [
-        SectionName::Summary,
-        SectionName::Impact,
-        SectionName::Durations,
-        SectionName::SeverityHistory,
-        SectionName::Roles,
-        SectionName::Timeline,
-        SectionName::RootCauses,
-        SectionName::Trigger,
-        SectionName::Detection,
-        SectionName::Resolution,
-        SectionName::WhatWentWell,
-        SectionName::WhatWentWrong,
-        SectionName::WhereWeGotLucky,
-        SectionName::Lessons,
-        SectionName::ActionItems,
-    ];
-
-    /// The wire name, e.g. `root_causes`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SectionName::Summary => "summary",
-            SectionName::Impact => "impact",
-            SectionName::Durations => "durations",
-            SectionName::SeverityHistory => "severity_history",
-            SectionName::Roles => "roles",
-            SectionName::Timeline => "timeline",
-            SectionName::RootCauses => "root_causes",
-            SectionName::Trigger => "trigger",
-            SectionName::Detection => "detection",
-            SectionName::Resolution => "resolution",
-            SectionName::WhatWentWell => "what_went_well",
-            SectionName::WhatWentWrong => "what_went_wrong",
-            SectionName::WhereWeGotLucky => "where_we_got_lucky",
-            SectionName::Lessons => "lessons",
-            SectionName::ActionItems => "action_items",
-        }
-    }
-
     /// The heading people read.
     pub fn title(self) -> &'static str {
         match self {
@@ -145,53 +107,26 @@ impl SectionName {
 
     /// The section called `raw`; the error (on `field`) lists every allowed name.
     pub fn parse(field: &str, raw: &str) -> Result<SectionName, ValidationError> {
-        SectionName::ALL
-            .into_iter()
-            .find(|name| name.as_str() == raw)
-            .ok_or_else(|| {
-                let names: Vec<&str> = SectionName::ALL.iter().map(|n| n.as_str()).collect();
-                ValidationError::new(
-                    field,
-                    format!(
-                        "is not a postmortem section; the sections are: {}",
-                        names.join(", ")
-                    ),
-                )
-            })
+        SectionName::parse_loose(raw).ok_or_else(|| {
+            let names: Vec<&str> = SectionName::ALL.iter().map(|n| n.as_str()).collect();
+            ValidationError::new(
+                field,
+                format!(
+                    "is not a postmortem section; the sections are: {}",
+                    names.join(", ")
+                ),
+            )
+        })
     }
 }
 
-impl fmt::Display for SectionName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Who wrote a section's current text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Origin {
-    /// `draft_postmortem`: refreshed from the facts on every draft.
-    Generated,
-    /// A person or agent through `update_postmortem`: never overwritten by a refresh.
-    Edited,
-}
-
-impl Origin {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Generated => "generated",
-            Origin::Edited => "edited",
-        }
-    }
-
-    /// Parses the wire spelling.
-    pub fn parse(s: &str) -> Option<Origin> {
-        match s {
-            "generated" => Some(Origin::Generated),
-            "edited" => Some(Origin::Edited),
-            _ => None,
-        }
+vocabulary! {
+    /// Who wrote a section's current text.
+    pub enum Origin ("section origin") {
+        /// `draft_postmortem`: refreshed from the facts on every draft.
+        Generated = "generated",
+        /// A person or agent through `update_postmortem`: never overwritten by a refresh.
+        Edited = "edited",
     }
 }
 

@@ -269,9 +269,9 @@ fn a_written_section_must_replace_the_prompt() {
 
 #[test]
 fn an_unknown_or_blank_section_is_refused_naming_it_and_listing_the_sections() {
-    let raw = BTreeMap::from([("lessons_learned".to_owned(), "x".to_owned())]);
+    let raw = BTreeMap::from([("conclusions".to_owned(), "x".to_owned())]);
     let err = SectionEdits::parse(raw).unwrap_err();
-    assert_eq!(err.field, "sections.lessons_learned");
+    assert_eq!(err.field, "sections.conclusions");
     assert!(
         err.reason.contains("summary, impact, durations"),
         "{}",

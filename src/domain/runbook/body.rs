@@ -6,35 +6,20 @@ use std::ops::Range;
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use crate::domain::runbook::line_of;
+use crate::domain::vocabulary::vocabulary;
 
 /// Most steps a runbook may have; later ones are ignored.
 const STEPS_MAX: usize = 200;
 /// Most sections a runbook may have; later ones are ignored.
 const SECTIONS_MAX: usize = 50;
 
-/// Whether a step only reads or also changes production.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StepKind {
-    /// Read-only: safe to run without approval (marked `[diagnostic]`).
-    Diagnostic,
-    /// Changes production: needs approval first (marked `[risky]`, or not marked at all).
-    Risky,
-}
-
-impl StepKind {
-    /// The wire spelling: `diagnostic` or `risky`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepKind::Diagnostic => "diagnostic",
-            StepKind::Risky => "risky",
-        }
-    }
-
-    /// Parses the wire spelling.
-    pub fn parse(s: &str) -> Option<StepKind> {
-        [StepKind::Diagnostic, StepKind::Risky]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+vocabulary! {
+    /// Whether a step only reads or also changes production.
+    pub enum StepKind ("step kind") {
+        /// Read-only: safe to run without approval (marked `[diagnostic]`).
+        Diagnostic = "diagnostic",
+        /// Changes production: needs approval first (marked `[risky]`, or not marked at all).
+        Risky = "risky",
     }
 }
 

@@ -1,58 +1,22 @@
 //! A runbook step taken during an incident: which runbook version, which step, and how it went.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 
 use crate::domain::ValidationError;
 use crate::domain::actor::Actor;
 use crate::domain::runbook::{StepKind, StoredRunbook};
 use crate::domain::validation;
+use crate::domain::vocabulary::vocabulary;
 
-/// How a step went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StepOutcome {
-    /// It ran and did what it should.
-    Succeeded,
-    /// It ran and did not work.
-    Failed,
-    /// It was not run (not applicable, not approved, or overtaken by events).
-    Skipped,
-}
-
-impl StepOutcome {
-    /// Every outcome.
-    pub const ALL: [StepOutcome; 3] = [
-        StepOutcome::Succeeded,
-        StepOutcome::Failed,
-        StepOutcome::Skipped,
-    ];
-
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepOutcome::Succeeded => "succeeded",
-            StepOutcome::Failed => "failed",
-            StepOutcome::Skipped => "skipped",
-        }
-    }
-}
-
-impl fmt::Display for StepOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for StepOutcome {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        StepOutcome::ALL
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| format!("unknown step outcome `{s}`"))
+vocabulary! {
+    /// How a step went.
+    pub enum StepOutcome ("step outcome") {
+        /// It ran and did what it should.
+        Succeeded = "succeeded" | "success" | "succeed" | "ok" | "passed" | "done",
+        /// It ran and did not work.
+        Failed = "failed" | "failure" | "fail",
+        /// It was not run (not applicable, not approved, or overtaken by events).
+        Skipped = "skipped" | "skip" | "not_run",
     }
 }
 

@@ -109,12 +109,12 @@ async fn update_postmortem_refuses_bad_input() {
         ),
         invalid(
             "unknown section",
-            sections("lessons_learned", &json!("x")),
-            "`sections.lessons_learned`",
+            sections("conclusions", &json!("x")),
+            "`sections.conclusions`",
         )
         .mentioning("what_went_well")
         .mentioning("where_we_got_lucky")
-        .field("sections.lessons_learned"),
+        .field("sections.conclusions"),
         invalid(
             "blank section",
             sections("lessons", &json!("  ")),
