@@ -36,4 +36,4 @@ pub use lifecycle::{MergeTarget, StatusChange, Transition};
 pub use reference::IncidentRef;
 pub use role::{NewRoleAssignment, Role, RoleAssignment};
 pub use status::Status;
-pub use timeline::{EntryKind, NewEntry, TimelineEntry, Visibility};
+pub use timeline::{EntryData, EntryKind, NewEntry, TimelineEntry, Visibility};

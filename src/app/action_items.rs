@@ -2,13 +2,15 @@
 //! recorded on the incident's timeline with its actor.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::json;
 
 use crate::app::write::{Write, Written};
 use crate::app::{App, Error, Result, load};
 use crate::domain::action_item::{
     ActionItem, ActionItemChanges, ActionItemRef, ActionItemRequest, ActionItemStatus,
     NewActionItem,
+};
+use crate::domain::timeline::data::{
+    ActionItemAdded, ActionItemUpdated, EditAction, EditedObject, EntryData, FieldChanged,
 };
 use crate::domain::{EntryKind, FieldChange, IncidentRef, NewEntry, ValidationError, validation};
 use crate::store;
@@ -185,18 +187,18 @@ fn added_entry(item: &ActionItem, now: DateTime<Utc>) -> NewEntry {
         item.title,
         details.join(", ")
     );
-    let data = json!({
-        "object": "action_item",
-        "action": "added",
-        "action_item": item.reference(),
-        "title": item.title,
-        "kind": item.kind.as_str(),
-        "priority": item.priority.as_str(),
-        "owner": item.owner,
-        "due_on": item.due_on.map(|d| d.to_string()),
-        "external_url": item.external_url,
+    let data = EntryData::ActionItemAdded(ActionItemAdded {
+        object: EditedObject::ActionItem,
+        action: EditAction::Added,
+        action_item: item.reference(),
+        title: item.title.clone(),
+        kind: item.kind,
+        priority: item.priority,
+        owner: item.owner.clone(),
+        due_on: item.due_on.map(|d| d.to_string()),
+        external_url: item.external_url.clone(),
     });
-    NewEntry::system(EntryKind::FieldChange, body, Some(data.to_string()), now)
+    NewEntry::system(EntryKind::FieldChange, body, Some(data), now)
 }
 
 fn updated_entry(item: &ActionItem, changed: &[FieldChange], now: DateTime<Utc>) -> NewEntry {
@@ -205,16 +207,20 @@ fn updated_entry(item: &ActionItem, changed: &[FieldChange], now: DateTime<Utc>)
         .map(|c| format!("{} {} → {}", c.field, c.from, c.to))
         .collect();
     let body = format!("Action item {}: {}", item.reference(), parts.join("; "));
-    let changes: Vec<serde_json::Value> = changed
+    let changes = changed
         .iter()
-        .map(|c| json!({"field": c.field, "from": c.from, "to": c.to}))
+        .map(|c| FieldChanged {
+            field: c.field.to_owned(),
+            from: c.from.clone(),
+            to: c.to.clone(),
+        })
         .collect();
-    let data = json!({
-        "object": "action_item",
-        "action": "updated",
-        "action_item": item.reference(),
-        "version": item.version,
-        "changes": changes,
+    let data = EntryData::ActionItemUpdated(ActionItemUpdated {
+        object: EditedObject::ActionItem,
+        action: EditAction::Updated,
+        action_item: item.reference(),
+        version: item.version,
+        changes,
     });
-    NewEntry::system(EntryKind::FieldChange, body, Some(data.to_string()), now)
+    NewEntry::system(EntryKind::FieldChange, body, Some(data), now)
 }

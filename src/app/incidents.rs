@@ -1,18 +1,18 @@
 //! Declaring, reading and editing incidents.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::app::write::{Write, Written};
-use crate::app::{App, Error, Result, check_version, load, runbooks};
+use crate::app::{App, Error, Result, check_version, load};
 use crate::domain::action_item::ActionItem;
 use crate::domain::runbook::StepTaken;
+use crate::domain::timeline::data::{Declaration, FieldChanged, RepeatSignal, RoleChanged};
 use crate::domain::{
-    Actor, DeclareRequest, EntryKind, FieldChange, Incident, IncidentChanges, IncidentRef,
-    NewEntry, NewIncident, NewRoleAssignment, Role, RoleAssignment, SpanMeasure, TimelineEntry,
-    durations::durations,
+    Actor, DeclareRequest, EntryData, EntryKind, FieldChange, Incident, IncidentChanges,
+    IncidentRef, NewEntry, NewIncident, NewRoleAssignment, Role, RoleAssignment, SpanMeasure,
+    Status, TimelineEntry, durations::durations,
 };
 use crate::store;
 
@@ -20,6 +20,8 @@ use crate::store;
 const BRIEF_TIMELINE_ENTRIES: i64 = 20;
 /// How many open action items the brief shows.
 const BRIEF_ACTION_ITEMS: i64 = 20;
+/// How many runbook steps taken the brief lists.
+const BRIEF_RUNBOOK_STEPS: i64 = 100;
 /// How many merged-in incidents the brief names.
 const BRIEF_MERGED_FROM: i64 = 50;
 /// How often an edit is applied again when other writers keep changing the incident.
@@ -96,7 +98,7 @@ impl App {
         let now = Utc::now();
         let limits = store::brief::BriefLimits {
             timeline_entries: BRIEF_TIMELINE_ENTRIES,
-            runbook_steps: runbooks::BRIEF_STEPS_MAX,
+            runbook_steps: BRIEF_RUNBOOK_STEPS,
             action_items: BRIEF_ACTION_ITEMS,
             merged_from: BRIEF_MERGED_FROM,
         };
@@ -105,7 +107,11 @@ impl App {
             .ok_or(Error::NotFound(reference))?;
         Ok(IncidentBrief {
             durations: durations(&record.incident, now),
-            runbook_steps: runbooks::steps_taken(&record.runbook_step_entries),
+            runbook_steps: record
+                .runbook_step_entries
+                .iter()
+                .filter_map(StepTaken::from_entry)
+                .collect(),
             incident: record.incident,
             roles: record.roles,
             recent_timeline: record.recent_timeline,
@@ -197,9 +203,14 @@ async fn deduplicate(
         "Repeat signal (dedup_key `{key}`): {} [{}]",
         new.title, new.severity
     );
-    let data = json!({"dedup_key": key, "title": new.title, "severity": new.severity.to_string(),
-        "services": new.services, "labels": new.labels});
-    let entry = NewEntry::system(EntryKind::Alert, body, Some(data.to_string()), now);
+    let data = EntryData::RepeatSignal(RepeatSignal {
+        dedup_key: key.clone(),
+        title: new.title.clone(),
+        severity: new.severity,
+        services: new.services.clone(),
+        labels: new.labels.clone(),
+    });
+    let entry = NewEntry::system(EntryKind::Alert, body, Some(data), now);
     store::timeline::append(conn, incident.id, &[entry], actor, now).await?;
     Ok(Some(Declared {
         incident,
@@ -219,7 +230,10 @@ async fn insert(
     let mut entries = vec![NewEntry::system(
         EntryKind::StatusChange,
         format!("Declared {reference} {}: {}", new.severity, new.title),
-        Some(json!({"to": "triage", "severity": new.severity.to_string()}).to_string()),
+        Some(EntryData::Declared(Declaration {
+            to: Status::Triage,
+            severity: new.severity,
+        })),
         now,
     )];
     let commander = new.commander.as_ref().map(|commander| NewRoleAssignment {
@@ -230,7 +244,11 @@ async fn insert(
         entries.push(NewEntry::system(
             EntryKind::RoleChange,
             format!("{commander} is commander"),
-            Some(json!({"role": "commander", "to": commander}).to_string()),
+            Some(EntryData::RoleChanged(RoleChanged {
+                role: Role::Commander,
+                from: None,
+                to: commander.clone(),
+            })),
             now,
         ));
     }
@@ -264,8 +282,12 @@ fn field_entry(change: &FieldChange, now: DateTime<Utc>) -> NewEntry {
         preview(&change.from),
         preview(&change.to)
     );
-    let data = json!({"field": change.field, "from": change.from, "to": change.to});
-    NewEntry::system(kind, body, Some(data.to_string()), now)
+    let data = EntryData::FieldChanged(FieldChanged {
+        field: change.field.to_owned(),
+        from: change.from.clone(),
+        to: change.to.clone(),
+    });
+    NewEntry::system(kind, body, Some(data), now)
 }
 
 /// The first 120 characters of a value, for timeline bodies (the full value is in `data`).

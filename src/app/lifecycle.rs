@@ -2,11 +2,11 @@
 //! transaction.
 
 use chrono::Utc;
-use serde_json::json;
 
 use crate::app::write::{Write, Written};
 use crate::app::{App, Error, Result, check_version, load};
 use crate::domain::postmortem;
+use crate::domain::timeline::data::{EntryData, MergedFrom, StatusMoved};
 use crate::domain::{
     EntryKind, Incident, IncidentRef, MergeTarget, NewEntry, Status, StatusChange, Transition,
     validation,
@@ -82,9 +82,10 @@ impl App {
                     saved.reference(),
                     saved.title
                 );
-                let data = json!({"merged_from": saved.number});
-                let entry =
-                    NewEntry::system(EntryKind::StatusChange, body, Some(data.to_string()), now);
+                let data = EntryData::MergedFrom(MergedFrom {
+                    merged_from: saved.number,
+                });
+                let entry = NewEntry::system(EntryKind::StatusChange, body, Some(data), now);
                 store::timeline::append(tx, target.id, &[entry], actor, now).await?;
             }
             let changed = StatusChanged {
@@ -147,12 +148,12 @@ fn status_entry(
         body.push_str(": ");
         body.push_str(note);
     }
-    let data = json!({
-        "from": change.from.as_str(),
-        "to": change.to.as_str(),
-        "stamped": change.stamped,
-        "reopen": change.is_reopen,
-        "merged_into": incident.merged_into,
+    let data = EntryData::StatusMoved(StatusMoved {
+        from: change.from,
+        to: change.to,
+        stamped: change.stamped.iter().map(|s| (*s).to_owned()).collect(),
+        reopen: change.is_reopen,
+        merged_into: incident.merged_into,
     });
-    NewEntry::system(EntryKind::StatusChange, body, Some(data.to_string()), now)
+    NewEntry::system(EntryKind::StatusChange, body, Some(data), now)
 }

@@ -7,13 +7,15 @@ mod facts;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use crate::app::write::{Write, Written};
 use crate::app::{App, Error, Result, load};
 use crate::domain::postmortem::{
     self, Edit, EditError, Postmortem, PostmortemStatus, Refresh, Section, SectionEdits,
     SectionName,
+};
+use crate::domain::timeline::data::{
+    EditAction, EditedObject, EntryData, PostmortemDrafted, PostmortemUpdated, StatusStep,
 };
 use crate::domain::{EntryKind, Incident, IncidentRef, NewEntry, Status, TransitionError};
 use crate::store;
@@ -283,15 +285,19 @@ fn draft_entry(
             incident.status
         ));
     }
-    let data = json!({
-        "object": "postmortem",
-        "action": if is_new { "drafted" } else { "refreshed" },
-        "version": postmortem.version,
-        "refreshed": refreshed,
-        "kept_edited": kept,
-        "incident_status": incident.status.as_str(),
+    let data = EntryData::PostmortemDrafted(PostmortemDrafted {
+        object: EditedObject::Postmortem,
+        action: if is_new {
+            EditAction::Drafted
+        } else {
+            EditAction::Refreshed
+        },
+        version: postmortem.version,
+        refreshed: refresh.refreshed.clone(),
+        kept_edited: refresh.kept_edited.clone(),
+        incident_status: incident.status,
     });
-    NewEntry::system(EntryKind::FieldChange, body, Some(data.to_string()), now)
+    NewEntry::system(EntryKind::FieldChange, body, Some(data), now)
 }
 
 fn edit_entry(postmortem: &Postmortem, edit: &Edit, now: DateTime<Utc>) -> NewEntry {
@@ -308,14 +314,14 @@ fn edit_entry(postmortem: &Postmortem, edit: &Edit, now: DateTime<Utc>) -> NewEn
         parts.join("; "),
         postmortem.version
     );
-    let data = json!({
-        "object": "postmortem",
-        "action": "updated",
-        "version": postmortem.version,
-        "sections": sections,
-        "status": edit.status.map(|(from, to)| json!({"from": from.as_str(), "to": to.as_str()})),
+    let data = EntryData::PostmortemUpdated(PostmortemUpdated {
+        object: EditedObject::Postmortem,
+        action: EditAction::Updated,
+        version: postmortem.version,
+        sections: edit.sections.clone(),
+        status: edit.status.map(|(from, to)| StatusStep { from, to }),
     });
-    NewEntry::system(EntryKind::FieldChange, body, Some(data.to_string()), now)
+    NewEntry::system(EntryKind::FieldChange, body, Some(data), now)
 }
 
 fn names(sections: &[SectionName]) -> Vec<&'static str> {

@@ -1,10 +1,10 @@
 //! Role assignments: a new holder ends the previous one's turn; history is kept.
 
 use chrono::Utc;
-use serde_json::json;
 
 use crate::app::write::{Write, Written};
 use crate::app::{App, Result, load};
+use crate::domain::timeline::data::{EntryData, RoleChanged};
 use crate::domain::{
     EntryKind, IncidentRef, NewEntry, NewRoleAssignment, Role, RoleAssignment, validation,
 };
@@ -50,10 +50,12 @@ impl App {
                     Some(previous) => format!("{role}: {previous} → {}", assignment.assignee),
                     None => format!("{} is {role}", assignment.assignee),
                 };
-                let data =
-                    json!({"role": role.as_str(), "from": previous, "to": assignment.assignee});
-                let entry =
-                    NewEntry::system(EntryKind::RoleChange, body, Some(data.to_string()), now);
+                let data = EntryData::RoleChanged(RoleChanged {
+                    role,
+                    from: previous,
+                    to: assignment.assignee.clone(),
+                });
+                let entry = NewEntry::system(EntryKind::RoleChange, body, Some(data), now);
                 store::timeline::append(tx, incident.id, &[entry], actor, now).await?;
             }
             let roles = Roles {

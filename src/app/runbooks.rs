@@ -7,7 +7,6 @@ mod steps;
 mod sync;
 
 pub use remote::RemoteRead;
-pub(crate) use steps::{BRIEF_STEPS_MAX, steps_taken};
 pub use steps::{RecordedStep, StepReport};
 pub use sync::{InvalidFile, SyncReport};
 

@@ -1,12 +1,16 @@
 //! Timeline entries: the append-only record of an incident.
 
+pub mod data;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::actor::Actor;
 use crate::domain::error::ValidationError;
 use crate::domain::validation;
+
 use crate::domain::vocabulary::vocabulary;
+pub use data::EntryData;
 
 vocabulary! {
     /// What kind of thing a timeline entry records.
@@ -71,8 +75,8 @@ pub struct TimelineEntry {
     pub visibility: Visibility,
     /// Who wrote it.
     pub actor: Actor,
-    /// Structured details (e.g. `{"from": "triage", "to": "investigating"}`), as JSON text.
-    pub data: Option<String>,
+    /// Structured details (e.g. the statuses of a status change).
+    pub data: Option<EntryData>,
 }
 
 /// An entry to append.
@@ -86,13 +90,18 @@ pub struct NewEntry {
     pub occurred_at: DateTime<Utc>,
     /// Who may see it.
     pub visibility: Visibility,
-    /// Structured details as JSON text.
-    pub data: Option<String>,
+    /// Structured details.
+    pub data: Option<EntryData>,
 }
 
 impl NewEntry {
     /// An internal entry written by Firebreak itself at `now`.
-    pub fn system(kind: EntryKind, body: String, data: Option<String>, now: DateTime<Utc>) -> Self {
+    pub fn system(
+        kind: EntryKind,
+        body: String,
+        data: Option<EntryData>,
+        now: DateTime<Utc>,
+    ) -> Self {
         NewEntry {
             kind,
             body,

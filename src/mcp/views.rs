@@ -220,8 +220,8 @@ impl From<&TimelineEntry> for EntryView {
             actor: (&entry.actor).into(),
             data: entry
                 .data
-                .as_deref()
-                .and_then(|d| serde_json::from_str(d).ok()),
+                .as_ref()
+                .and_then(|d| serde_json::to_value(d).ok()),
         }
     }
 }

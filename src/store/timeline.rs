@@ -8,7 +8,9 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::domain::{Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility};
+use crate::domain::{
+    Actor, EntryData, EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility,
+};
 use crate::store::{Error, Result, actor};
 
 macro_rules! entry_columns {
@@ -52,9 +54,26 @@ impl TryFrom<EntryRow> for TimelineEntry {
                 .ok()
                 .ok_or_else(|| Error::Corrupt(format!("visibility {}", row.visibility)))?,
             actor: actor(row.actor_principal, row.actor_client, &row.actor_channel)?,
-            data: row.data.map(|Json(value)| value.to_string()),
+            data: row.data.and_then(|Json(value)| entry_data(value)),
         })
     }
+}
+
+/// Decodes stored entry data; a shape this version does not know (written by a newer one) is
+/// left out rather than failing the read.
+fn entry_data(value: serde_json::Value) -> Option<EntryData> {
+    match serde_json::from_value(value) {
+        Ok(data) => Some(data),
+        Err(err) => {
+            tracing::warn!(error = %err, "timeline entry data of an unknown shape");
+            None
+        }
+    }
+}
+
+/// Encodes entry data for storage.
+fn encoded(data: &EntryData) -> Option<String> {
+    serde_json::to_string(data).ok()
 }
 
 /// An `insert … select` that appends the entries bound by [`bind_entries`] (parameters $1 to
@@ -93,7 +112,10 @@ pub(super) fn bind_entries<'q, O>(
     let bodies: Vec<&str> = entries.iter().map(|e| e.body.as_str()).collect();
     let occurred: Vec<DateTime<Utc>> = entries.iter().map(|e| e.occurred_at).collect();
     let visibility: Vec<&str> = entries.iter().map(|e| e.visibility.as_str()).collect();
-    let data: Vec<Option<&str>> = entries.iter().map(|e| e.data.as_deref()).collect();
+    let data: Vec<Option<String>> = entries
+        .iter()
+        .map(|e| e.data.as_ref().and_then(encoded))
+        .collect();
     query
         .bind(ids)
         .bind(kinds)
@@ -240,4 +262,69 @@ pub async fn page(
         .push_bind(limit);
     let rows: Vec<EntryRow> = sql.build_query_as().fetch_all(conn).await?;
     rows.into_iter().map(TimelineEntry::try_from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a failing test should panic")]
+
+    use super::*;
+
+    /// Entry data as earlier versions wrote it (JSON built by hand) decodes into the shape it
+    /// describes, and encodes back to the same JSON.
+    #[test]
+    fn stored_shapes_decode_into_their_variants_and_round_trip() {
+        let cases = [
+            (r#"{"to":"triage","severity":"SEV2"}"#, "Declared"),
+            (
+                r#"{"from":"triage","to":"investigating","stamped":["acknowledged_at"],"reopen":false,"merged_into":null}"#,
+                "StatusMoved",
+            ),
+            (r#"{"merged_from":12}"#, "MergedFrom"),
+            (r#"{"field":"severity","from":"SEV3","to":"SEV1"}"#, "FieldChanged"),
+            (r#"{"role":"commander","to":"alice"}"#, "RoleChanged"),
+            (r#"{"role":"scribe","from":null,"to":"bob"}"#, "RoleChanged"),
+            (
+                r#"{"dedup_key":"k","title":"t","severity":"SEV3","services":["api"],"labels":{"a":"b"}}"#,
+                "RepeatSignal",
+            ),
+            (
+                r#"{"runbook":"disk-full","version":1,"content_hash":"h","step":2,"text":"x","kind":"risky","risky":true,"outcome":"failed","output":null}"#,
+                "RunbookStep",
+            ),
+            (
+                r#"{"object":"action_item","action":"added","action_item":"AI-1","title":"t","kind":"detect","priority":"P2","owner":null,"due_on":"2026-12-31","external_url":null}"#,
+                "ActionItemAdded",
+            ),
+            (
+                r#"{"object":"action_item","action":"updated","action_item":"AI-1","version":2,"changes":[{"field":"status","from":"open","to":"done"}]}"#,
+                "ActionItemUpdated",
+            ),
+            (
+                r#"{"object":"postmortem","action":"refreshed","version":3,"refreshed":["timeline"],"kept_edited":["lessons"],"incident_status":"resolved"}"#,
+                "PostmortemDrafted",
+            ),
+            (
+                r#"{"object":"postmortem","action":"updated","version":4,"sections":["lessons"],"status":{"from":"draft","to":"in_review"}}"#,
+                "PostmortemUpdated",
+            ),
+        ];
+        for (json, variant) in cases {
+            let value: serde_json::Value = serde_json::from_str(json).unwrap();
+            let data = entry_data(value.clone()).unwrap_or_else(|| panic!("{json}"));
+            let name = format!("{data:?}");
+            assert!(name.starts_with(variant), "{json} decoded as {name}");
+            let encoded: serde_json::Value =
+                serde_json::from_str(&encoded(&data).unwrap()).unwrap();
+            let mut expected = value;
+            if let Some(fields) = expected.as_object_mut()
+                && !fields.contains_key("from")
+                && variant == "RoleChanged"
+            {
+                fields.insert("from".into(), serde_json::Value::Null);
+            }
+            assert_eq!(encoded, expected, "{json}");
+        }
+        assert_eq!(entry_data(serde_json::json!({"something": "new"})), None);
+    }
 }

@@ -5,7 +5,7 @@ use sqlx::PgConnection;
 use crate::app::Result;
 use crate::domain::action_item::ActionItem;
 use crate::domain::postmortem::{Facts, KEY_ENTRIES_MAX, KEY_KINDS, SIGNAL_KINDS, SeverityStep};
-use crate::domain::{EntryKind, Incident, RoleAssignment, Severity, TimelineEntry};
+use crate::domain::{EntryData, EntryKind, Incident, RoleAssignment, Severity, TimelineEntry};
 use crate::store;
 
 /// Most severity changes the history lists.
@@ -75,12 +75,11 @@ fn severity_history(incident: &Incident, changes: &[TimelineEntry]) -> Vec<Sever
     let parsed: Vec<(Option<Severity>, SeverityStep)> = changes
         .iter()
         .filter_map(|entry| {
-            let data: serde_json::Value = serde_json::from_str(entry.data.as_deref()?).ok()?;
-            let to = data.get("to")?.as_str()?.parse::<Severity>().ok()?;
-            let from = data
-                .get("from")
-                .and_then(|v| v.as_str())
-                .and_then(|v| v.parse::<Severity>().ok());
+            let Some(EntryData::FieldChanged(change)) = &entry.data else {
+                return None;
+            };
+            let to = change.to.parse::<Severity>().ok()?;
+            let from = change.from.parse::<Severity>().ok();
             let step = SeverityStep {
                 at: entry.occurred_at,
                 severity: to,

@@ -1,19 +1,15 @@
-//! Recording runbook steps taken on an incident (as `runbook_step` timeline entries), and
-//! reading them back for the incident brief.
+//! Recording runbook steps taken on an incident, as `runbook_step` timeline entries.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::json;
 
 use crate::app::runbooks::{find, slug};
 use crate::app::write::{Write, Written};
 use crate::app::{App, Result, load};
-use crate::domain::runbook::{StepKind, StepOutcome, StepRecord, StepTaken};
-use crate::domain::{EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility, validation};
+use crate::domain::runbook::{StepOutcome, StepRecord};
+use crate::domain::{
+    EntryData, EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility, validation,
+};
 use crate::store;
-
-/// Most runbook steps the brief lists.
-pub(crate) const BRIEF_STEPS_MAX: i64 = 100;
 
 /// A step that was recorded.
 #[derive(Debug, Clone)]
@@ -68,7 +64,7 @@ impl App {
                 body: record.summary(),
                 occurred_at,
                 visibility: Visibility::Internal,
-                data: Some(data(&record).to_string()),
+                data: Some(EntryData::RunbookStep(record.data())),
             };
             let mut stored = store::timeline::append(tx, incident.id, &[entry], actor, now).await?;
             let recorded = RecordedStep {
@@ -80,59 +76,4 @@ impl App {
         })
         .await
     }
-}
-
-/// The structured data of a `runbook_step` entry.
-fn data(record: &StepRecord) -> serde_json::Value {
-    json!({
-        "runbook": record.runbook,
-        "version": record.version,
-        "content_hash": record.content_hash,
-        "step": record.step,
-        "text": record.text,
-        "kind": record.kind.as_str(),
-        "risky": record.kind == StepKind::Risky,
-        "outcome": record.outcome.as_str(),
-        "output": record.output,
-    })
-}
-
-/// The fields of a `runbook_step` entry's data that the brief shows.
-#[derive(Deserialize)]
-struct StepData {
-    runbook: String,
-    version: i64,
-    step: i64,
-    text: String,
-    kind: String,
-    outcome: String,
-}
-
-/// The runbook steps that `runbook_step` timeline entries record, in their order.
-pub(crate) fn steps_taken(entries: &[TimelineEntry]) -> Vec<StepTaken> {
-    entries.iter().filter_map(step_taken).collect()
-}
-
-/// Reads one entry back; an entry whose data does not fit is skipped (and logged).
-fn step_taken(entry: &TimelineEntry) -> Option<StepTaken> {
-    let parsed = entry
-        .data
-        .as_deref()
-        .and_then(|data| serde_json::from_str::<StepData>(data).ok())
-        .and_then(|data| {
-            Some(StepTaken {
-                kind: data.kind.parse().ok()?,
-                outcome: data.outcome.parse().ok()?,
-                runbook: data.runbook,
-                version: data.version,
-                step: data.step,
-                text: data.text,
-                at: entry.occurred_at,
-                actor: entry.actor.clone(),
-            })
-        });
-    if parsed.is_none() {
-        tracing::warn!(entry = %entry.id, "runbook_step entry without readable data");
-    }
-    parsed
 }

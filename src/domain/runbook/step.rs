@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::ValidationError;
 use crate::domain::actor::Actor;
 use crate::domain::runbook::{StepKind, StoredRunbook};
+use crate::domain::timeline::{EntryData, TimelineEntry, data::RunbookStep};
 use crate::domain::validation;
 use crate::domain::vocabulary::vocabulary;
 
@@ -105,4 +106,40 @@ pub struct StepTaken {
     pub at: DateTime<Utc>,
     /// Who recorded it.
     pub actor: Actor,
+}
+
+impl StepRecord {
+    /// The structured data of the `runbook_step` entry that records this step.
+    pub fn data(&self) -> RunbookStep {
+        RunbookStep {
+            runbook: self.runbook.clone(),
+            version: self.version,
+            content_hash: self.content_hash.clone(),
+            step: self.step,
+            text: self.text.clone(),
+            kind: self.kind,
+            risky: self.kind == StepKind::Risky,
+            outcome: self.outcome,
+            output: self.output.clone(),
+        }
+    }
+}
+
+impl StepTaken {
+    /// The step a `runbook_step` entry records, or `None` for any other entry.
+    pub fn from_entry(entry: &TimelineEntry) -> Option<StepTaken> {
+        let Some(EntryData::RunbookStep(step)) = &entry.data else {
+            return None;
+        };
+        Some(StepTaken {
+            runbook: step.runbook.clone(),
+            version: step.version,
+            step: step.step,
+            text: step.text.clone(),
+            kind: step.kind,
+            outcome: step.outcome,
+            at: entry.occurred_at,
+            actor: entry.actor.clone(),
+        })
+    }
 }

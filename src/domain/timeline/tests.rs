@@ -107,7 +107,7 @@ fn system_entries_are_internal_and_happen_now() {
     let entry = NewEntry::system(
         EntryKind::StatusChange,
         "triage → investigating".into(),
-        Some(r#"{"from":"triage","to":"investigating"}"#.into()),
+        Some(EntryData::MergedFrom(data::MergedFrom { merged_from: 3 })),
         now(),
     );
     assert_eq!(entry.visibility, Visibility::Internal);
