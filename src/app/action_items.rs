@@ -92,7 +92,7 @@ impl App {
                 && expected != item.version
             {
                 return Err(Error::StaleObject {
-                    object: item.reference(),
+                    object: item.reference().to_string(),
                     expected,
                     current_version: item.version,
                     read_with: "list_action_items",
@@ -190,7 +190,7 @@ fn added_entry(item: &ActionItem, now: DateTime<Utc>) -> NewEntry {
     let data = EntryData::ActionItemAdded(ActionItemAdded {
         object: EditedObject::ActionItem,
         action: EditAction::Added,
-        action_item: item.reference(),
+        action_item: item.reference().to_string(),
         title: item.title.clone(),
         kind: item.kind,
         priority: item.priority,
@@ -218,7 +218,7 @@ fn updated_entry(item: &ActionItem, changed: &[FieldChange], now: DateTime<Utc>)
     let data = EntryData::ActionItemUpdated(ActionItemUpdated {
         object: EditedObject::ActionItem,
         action: EditAction::Updated,
-        action_item: item.reference(),
+        action_item: item.reference().to_string(),
         version: item.version,
         changes,
     });

@@ -18,7 +18,7 @@ pub enum Error {
     #[error("{incident}: {source}")]
     Transition {
         /// The incident's reference.
-        incident: String,
+        incident: IncidentRef,
         /// The rule that refused it.
         source: TransitionError,
     },
@@ -28,7 +28,7 @@ pub enum Error {
     )]
     StaleVersion {
         /// The incident's reference.
-        incident: String,
+        incident: IncidentRef,
         /// What the caller expected.
         expected: i64,
         /// The stored version.
@@ -50,7 +50,7 @@ pub enum Error {
     ActionItemNotFound(ActionItemRef),
     /// The incident has no postmortem yet (the message names the incident).
     #[error("{0} has no postmortem yet; create it with draft_postmortem")]
-    NoPostmortem(String),
+    NoPostmortem(IncidentRef),
     /// The caller's `expected_version` of a postmortem or action item is stale.
     #[error(
         "{object} is at version {current_version}, not {expected}: someone changed it meanwhile; read it again with {read_with} and retry with expected_version {current_version}"
@@ -100,7 +100,7 @@ impl Error {
     }
 
     /// Wraps a lifecycle refusal with the incident it concerns.
-    pub(crate) fn transition(incident: String, source: TransitionError) -> Self {
+    pub(crate) fn transition(incident: IncidentRef, source: TransitionError) -> Self {
         Error::Transition { incident, source }
     }
 }

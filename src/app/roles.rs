@@ -14,7 +14,7 @@ use crate::store;
 #[derive(Debug, Clone)]
 pub struct Roles {
     /// The incident's reference (`INC-<n>`).
-    pub incident: String,
+    pub incident: IncidentRef,
     /// Current holders.
     pub roles: Vec<RoleAssignment>,
 }

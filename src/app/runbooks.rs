@@ -46,7 +46,7 @@ pub struct RunbookMatches {
     /// Everything that was looked for, including what the incident contributed.
     pub criteria: Criteria,
     /// The incident's reference, when one was given.
-    pub incident: Option<String>,
+    pub incident: Option<IncidentRef>,
     /// True when more runbooks matched than `limit`.
     pub is_truncated: bool,
     /// The server time of this answer.

@@ -19,7 +19,7 @@ pub(super) const TIMELINE_PAGE_DEFAULT: i64 = 50;
 #[derive(Debug, Clone)]
 pub struct TimelinePage {
     /// The incident's reference.
-    pub incident: String,
+    pub incident: IncidentRef,
     /// Entries, oldest first.
     pub entries: Vec<TimelineEntry>,
     /// Pass back to get the next page; `None` at the end.
@@ -43,7 +43,7 @@ pub struct ManualEntry {
 #[derive(Debug, Clone)]
 pub struct AddedEntry {
     /// The incident's reference.
-    pub incident: String,
+    pub incident: IncidentRef,
     /// The stored entry.
     pub entry: TimelineEntry,
 }
@@ -116,7 +116,7 @@ async fn append(
         .await?
         .ok_or(Error::NotFound(reference))?;
     Ok(AddedEntry {
-        incident: IncidentRef::Number(number).to_string(),
+        incident: IncidentRef::Number(number),
         entry: stored.remove(0),
     })
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::domain::actor::Actor;
 use crate::domain::error::ValidationError;
+use crate::domain::reference::IncidentRef;
 use crate::domain::reference::{NumberOrId, number_or_id};
 use crate::domain::validation;
 
@@ -97,13 +98,13 @@ pub struct ActionItem {
 
 impl ActionItem {
     /// The human reference, `AI-<number>`.
-    pub fn reference(&self) -> String {
-        format!("AI-{}", self.number)
+    pub fn reference(&self) -> ActionItemRef {
+        ActionItemRef::Number(self.number)
     }
 
     /// The incident's reference, `INC-<number>`.
-    pub fn incident_reference(&self) -> String {
-        format!("INC-{}", self.incident_number)
+    pub fn incident_reference(&self) -> IncidentRef {
+        IncidentRef::Number(self.incident_number)
     }
 
     /// True while the item is outstanding and its due date is before `today`.

@@ -275,15 +275,15 @@ pub struct IncidentSummary {
 
 impl IncidentSummary {
     /// The human reference, `INC-<number>`.
-    pub fn reference(&self) -> String {
-        IncidentRef::Number(self.number).to_string()
+    pub fn reference(&self) -> IncidentRef {
+        IncidentRef::Number(self.number)
     }
 }
 
 impl Incident {
     /// The human reference, `INC-<number>`.
-    pub fn reference(&self) -> String {
-        IncidentRef::Number(self.number).to_string()
+    pub fn reference(&self) -> IncidentRef {
+        IncidentRef::Number(self.number)
     }
 
     /// Applies validated edits and returns what actually changed (unchanged values are skipped).

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::error::TransitionError;
 use crate::domain::incident::Incident;
+use crate::domain::reference::IncidentRef;
 use crate::domain::status::Status;
 
 /// The incident another one is being merged into, as loaded by the caller.
@@ -113,8 +114,9 @@ impl Incident {
         }
         if target.status.is_terminal() {
             return Err(TransitionError::Requires(format!(
-                "cannot merge into INC-{} because it is `{}`; merge into an incident that is not closed, declined or merged",
-                target.number, target.status
+                "cannot merge into {} because it is `{}`; merge into an incident that is not closed, declined or merged",
+                IncidentRef::Number(target.number),
+                target.status
             )));
         }
         Ok(target.id)

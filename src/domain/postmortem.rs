@@ -207,7 +207,7 @@ impl Postmortem {
         if let Some(to) = move_to
             && !self.status.allowed_next().contains(&to)
         {
-            let refusal = flow_refusal(&reference, self.status, to);
+            let refusal = flow_refusal(&reference.to_string(), self.status, to);
             return Err(TransitionError::Requires(refusal).into());
         }
         let writes: Vec<(SectionName, String)> = edits

@@ -81,7 +81,7 @@ async fn incidents(server: &FirebreakServer, typed: &str) -> Result<CompletionIn
     let values = suggestions
         .incidents
         .iter()
-        .map(|incident| incident.reference())
+        .map(|incident| incident.reference().to_string())
         .collect();
     info(values, None, suggestions.has_more)
 }

@@ -10,7 +10,7 @@ use crate::app::{IncidentBrief, RecentTimeline};
 use crate::domain::action_item::ActionItem;
 use crate::domain::durations::human;
 use crate::domain::runbook::StepTaken;
-use crate::domain::{Incident, SpanMeasure, TimelineEntry, Visibility};
+use crate::domain::{Incident, IncidentRef, SpanMeasure, TimelineEntry, Visibility};
 
 /// The brief of an incident: its facts, then its newest timeline entries.
 pub(crate) fn incident_brief(brief: &IncidentBrief) -> String {
@@ -310,13 +310,13 @@ fn fields(f: &mut Formatter<'_>, brief: &IncidentBrief) -> fmt::Result {
     )?;
     timestamps(f, incident)?;
     if let Some(number) = brief.merged_into_number {
-        writeln!(f, "- **Merged into:** INC-{number}")?;
+        writeln!(f, "- **Merged into:** {}", IncidentRef::Number(number))?;
     }
     if !brief.merged_from.is_empty() {
         let merged: Vec<String> = brief
             .merged_from
             .iter()
-            .map(|n| format!("INC-{n}"))
+            .map(|n| IncidentRef::Number(*n).to_string())
             .collect();
         writeln!(f, "- **Merged from:** {}", merged.join(", "))?;
     }

@@ -146,7 +146,7 @@ fn incident_resource(incident: &IncidentSummary) -> Resource {
     } else {
         format!(", affecting {}", incident.services.join(", "))
     };
-    Resource::new(format!("incident://{reference}"), reference.clone())
+    Resource::new(format!("incident://{reference}"), reference.to_string())
         .with_title(format!("{reference}: {}", incident.title))
         .with_description(format!(
             "{} incident, {}{services}, declared {}. Brief with roles, durations and recent timeline.",

@@ -11,7 +11,9 @@ use crate::app::{
 };
 use crate::domain::durations::human;
 use crate::domain::runbook::{StepKind, StepTaken};
-use crate::domain::{Actor, Incident, IncidentSummary, RoleAssignment, SpanMeasure, TimelineEntry};
+use crate::domain::{
+    Actor, Incident, IncidentRef, IncidentSummary, RoleAssignment, SpanMeasure, TimelineEntry,
+};
 
 mod action_item;
 mod postmortem;
@@ -97,7 +99,7 @@ impl IncidentView {
     /// The view of `incident`; `merged_into` is the target's number when known.
     pub fn new(incident: &Incident, merged_into: Option<i64>) -> Self {
         IncidentView {
-            reference: incident.reference(),
+            reference: incident.reference().to_string(),
             id: incident.id.to_string(),
             title: incident.title.clone(),
             severity: incident.severity.to_string(),
@@ -115,7 +117,7 @@ impl IncidentView {
             labels: incident.labels.clone(),
             dedup_key: incident.dedup_key.clone(),
             merged_into: merged_into
-                .map(|n| format!("INC-{n}"))
+                .map(|n| IncidentRef::Number(n).to_string())
                 .or_else(|| incident.merged_into.map(|id| id.to_string())),
             version: incident.version,
             created_by: (&incident.created_by).into(),
@@ -330,7 +332,7 @@ impl From<&IncidentBrief> for BriefView {
             merged_from: brief
                 .merged_from
                 .iter()
-                .map(|n| format!("INC-{n}"))
+                .map(|n| IncidentRef::Number(*n).to_string())
                 .collect(),
             runbook_steps: brief
                 .runbook_steps
@@ -371,7 +373,7 @@ pub struct IncidentRowView {
 impl From<&IncidentSummary> for IncidentRowView {
     fn from(incident: &IncidentSummary) -> Self {
         IncidentRowView {
-            reference: incident.reference(),
+            reference: incident.reference().to_string(),
             title: incident.title.clone(),
             severity: incident.severity.to_string(),
             status: incident.status.to_string(),
@@ -423,7 +425,7 @@ pub struct TimelineView {
 impl From<&TimelinePage> for TimelineView {
     fn from(page: &TimelinePage) -> Self {
         TimelineView {
-            incident: page.incident.clone(),
+            incident: page.incident.to_string(),
             entries: page.entries.iter().map(EntryView::from).collect(),
             truncated: page.next_cursor.is_some(),
             next_cursor: page.next_cursor.clone(),
@@ -452,7 +454,7 @@ pub struct EntryAddedView {
 impl From<&Roles> for RolesView {
     fn from(roles: &Roles) -> Self {
         RolesView {
-            incident: roles.incident.clone(),
+            incident: roles.incident.to_string(),
             roles: roles.roles.iter().map(RoleView::from).collect(),
         }
     }
@@ -461,7 +463,7 @@ impl From<&Roles> for RolesView {
 impl From<&AddedEntry> for EntryAddedView {
     fn from(added: &AddedEntry) -> Self {
         EntryAddedView {
-            incident: added.incident.clone(),
+            incident: added.incident.to_string(),
             entry: EntryView::from(&added.entry),
         }
     }

@@ -281,7 +281,10 @@ mod tests {
                 "StatusMoved",
             ),
             (r#"{"merged_from":12}"#, "MergedFrom"),
-            (r#"{"field":"severity","from":"SEV3","to":"SEV1"}"#, "FieldChanged"),
+            (
+                r#"{"field":"severity","from":"SEV3","to":"SEV1"}"#,
+                "FieldChanged",
+            ),
             (r#"{"role":"commander","to":"alice"}"#, "RoleChanged"),
             (r#"{"role":"scribe","from":null,"to":"bob"}"#, "RoleChanged"),
             (

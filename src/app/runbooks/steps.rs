@@ -15,7 +15,7 @@ use crate::store;
 #[derive(Debug, Clone)]
 pub struct RecordedStep {
     /// The incident's reference.
-    pub incident: String,
+    pub incident: IncidentRef,
     /// What was recorded.
     pub record: StepRecord,
     /// The timeline entry written.

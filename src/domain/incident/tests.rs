@@ -54,7 +54,7 @@ fn unknown_severities_are_refused_with_the_allowed_range() {
 
 #[test]
 fn reference_is_inc_dash_number() {
-    assert_eq!(incident(Status::Triage).reference(), "INC-42");
+    assert_eq!(incident(Status::Triage).reference().to_string(), "INC-42");
 }
 
 // ── NewIncident::parse ──────────────────────────────────────────────────

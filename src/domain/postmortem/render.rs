@@ -138,7 +138,7 @@ fn context(incident: &Incident, postmortem: &Postmortem) -> Value {
         (
             "incident",
             Value::from_iter([
-                ("reference", Value::from(incident.reference())),
+                ("reference", Value::from(incident.reference().to_string())),
                 ("title", Value::from(incident.title.as_str())),
                 ("severity", Value::from(incident.severity.to_string())),
                 ("status", Value::from(incident.status.as_str())),

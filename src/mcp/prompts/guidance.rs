@@ -26,7 +26,7 @@ irreversible.
 pub(super) fn respond(brief: &IncidentBrief, facts: &str) -> String {
     let incident = &brief.incident;
     let reference = incident.reference();
-    let mut steps = next_steps(incident.status, &reference);
+    let mut steps = next_steps(incident.status, &reference.to_string());
     let has_commander = brief.roles.iter().any(|r| r.role == Role::Commander);
     if !has_commander && !incident.status.is_terminal() {
         steps.push_str(&format!(

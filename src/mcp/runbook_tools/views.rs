@@ -100,7 +100,7 @@ impl From<&RunbookMatches> for FoundRunbooksView {
                 services: found.criteria.services.clone(),
                 alerts: found.criteria.alerts.clone(),
                 words: found.criteria.words.clone(),
-                incident: found.incident.clone(),
+                incident: found.incident.map(|r| r.to_string()),
             },
             truncated: found.is_truncated,
             now: found.now,
@@ -292,7 +292,7 @@ impl From<&RecordedStep> for StepRecordedView {
     fn from(recorded: &RecordedStep) -> Self {
         let record = &recorded.record;
         StepRecordedView {
-            incident: recorded.incident.clone(),
+            incident: recorded.incident.to_string(),
             runbook: record.runbook.clone(),
             version: record.version,
             step: record.step,

@@ -56,9 +56,9 @@ impl ActionItemView {
     /// The view of `item`; overdue is judged against `today` (UTC).
     pub fn new(item: &ActionItem, today: NaiveDate) -> Self {
         ActionItemView {
-            reference: item.reference(),
+            reference: item.reference().to_string(),
             id: item.id.to_string(),
-            incident: item.incident_reference(),
+            incident: item.incident_reference().to_string(),
             title: item.title.clone(),
             owner: item.owner.clone(),
             due_on: item.due_on,
@@ -105,8 +105,8 @@ impl ActionItemRowView {
     /// The row of `item`; overdue is judged against `today` (UTC).
     pub fn new(item: &ActionItem, today: NaiveDate) -> Self {
         ActionItemRowView {
-            reference: item.reference(),
-            incident: item.incident_reference(),
+            reference: item.reference().to_string(),
+            incident: item.incident_reference().to_string(),
             title: item.title.clone(),
             owner: item.owner.clone(),
             due_on: item.due_on,

@@ -88,7 +88,7 @@ impl PostmortemView {
     pub fn new(document: &PostmortemDocument, with_bodies: bool) -> Self {
         let (incident, postmortem) = (&document.incident, &document.postmortem);
         PostmortemView {
-            incident: incident.reference(),
+            incident: incident.reference().to_string(),
             severity: incident.severity.to_string(),
             incident_status: incident.status.to_string(),
             status: postmortem.status.to_string(),
