@@ -13,6 +13,7 @@ mod postmortem_tools;
 mod prompts;
 mod resources;
 mod runbook_tools;
+mod schemas;
 mod stdio;
 mod timeline_tools;
 pub mod tool_error;
@@ -87,16 +88,33 @@ impl FirebreakServer {
         FirebreakServer {
             app,
             transport,
-            tool_router: Arc::new(
-                Self::incident_tools()
-                    + Self::lifecycle_tools()
-                    + Self::timeline_tools()
-                    + Self::runbook_tools()
-                    + Self::postmortem_tools()
-                    + Self::action_item_tools(),
-            ),
+            tool_router: Arc::new(Self::tools()),
             prompt_router: Arc::new(Self::prompt_router()),
         }
+    }
+
+    /// Every tool, with its schemas compacted (see [`schemas`]).
+    fn tools() -> ToolRouter<FirebreakServer> {
+        let mut router = Self::incident_tools()
+            + Self::lifecycle_tools()
+            + Self::timeline_tools()
+            + Self::runbook_tools()
+            + Self::postmortem_tools()
+            + Self::action_item_tools();
+        for route in router.map.values_mut() {
+            let mut input = (*route.attr.input_schema).clone();
+            schemas::compact_input(&mut input);
+            route.attr.input_schema = Arc::new(input);
+            if let Some(output) = &route.attr.output_schema {
+                let mut output = (**output).clone();
+                schemas::compact_output(&mut output);
+                route.attr.output_schema = Some(Arc::new(output));
+            }
+            if let Some(annotations) = &mut route.attr.annotations {
+                schemas::compact_annotations(annotations);
+            }
+        }
+        router
     }
 
     /// The author of the current request: principal, client and channel.

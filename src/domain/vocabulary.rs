@@ -29,7 +29,10 @@ pub trait Vocabulary: Copy + Sized + 'static {
 
     /// The refusal for a spelling that names nothing, listing what is allowed.
     fn unknown(text: &str) -> String {
-        let allowed: Vec<&str> = Self::all().iter().map(|v| v.canonical()).collect();
+        let allowed: Vec<String> = Self::all()
+            .iter()
+            .map(|v| format!("`{}`", v.canonical()))
+            .collect();
         format!(
             "unknown {} `{text}`: use one of {}",
             Self::WHAT,
@@ -164,7 +167,7 @@ mod tests {
         assert_eq!(Colour::parse_loose("green"), None);
         assert_eq!(
             Colour::unknown("green"),
-            "unknown colour `green`: use one of red, dark_blue"
+            "unknown colour `green`: use one of `red`, `dark_blue`"
         );
     }
 

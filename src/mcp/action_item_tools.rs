@@ -14,106 +14,28 @@ use crate::domain::action_item::{
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
 use crate::mcp::views::{ActionItemListView, ActionItemView};
+use crate::mcp::wire::{Word, Words};
 use crate::mcp::writes::{WriteAnswer, rendered};
-
-/// Priority: P1 is the most urgent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[schemars(inline)]
-pub(crate) enum PriorityParam {
-    // Do now: the incident can recur any day until it is done.
-    P1,
-    // Within weeks.
-    P2,
-    // This quarter.
-    P3,
-    // Nice to have.
-    P4,
-}
-
-impl From<PriorityParam> for Priority {
-    fn from(value: PriorityParam) -> Self {
-        match value {
-            PriorityParam::P1 => Priority::P1,
-            PriorityParam::P2 => Priority::P2,
-            PriorityParam::P3 => Priority::P3,
-            PriorityParam::P4 => Priority::P4,
-        }
-    }
-}
-
-/// What an action item improves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum KindParam {
-    // Stop it (or its class) from happening again.
-    Prevent,
-    // Notice it sooner.
-    Detect,
-    // Limit or shorten the impact next time.
-    Mitigate,
-    // Improve the response itself.
-    Process,
-}
-
-impl From<KindParam> for ActionItemKind {
-    fn from(value: KindParam) -> Self {
-        match value {
-            KindParam::Prevent => ActionItemKind::Prevent,
-            KindParam::Detect => ActionItemKind::Detect,
-            KindParam::Mitigate => ActionItemKind::Mitigate,
-            KindParam::Process => ActionItemKind::Process,
-        }
-    }
-}
-
-/// Where an action item stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum ItemStatusParam {
-    // Not started.
-    Open,
-    // Someone is on it.
-    InProgress,
-    // Finished.
-    Done,
-    // Decided against, on purpose.
-    WontDo,
-}
-
-impl From<ItemStatusParam> for ActionItemStatus {
-    fn from(value: ItemStatusParam) -> Self {
-        match value {
-            ItemStatusParam::Open => ActionItemStatus::Open,
-            ItemStatusParam::InProgress => ActionItemStatus::InProgress,
-            ItemStatusParam::Done => ActionItemStatus::Done,
-            ItemStatusParam::WontDo => ActionItemStatus::WontDo,
-        }
-    }
-}
 
 /// Parameters of `add_action_item`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AddActionItemParams {
-    /// The incident it follows up: `INC-42`, `42` or its UUID.
+    /// The incident it follows up (`INC-42`, `42` or UUID).
     pub(crate) incident: String,
-    /// What to do, starting with a verb, specific and bounded, 1–200 characters (e.g. "Alert
-    /// when the checkout DB pool is above 90% for 5 minutes").
+    /// What to do: a verb, specific and bounded (e.g. "Alert when the DB pool is above 90%").
     pub(crate) title: String,
-    /// Who does it (a person's handle or a team).
+    /// Who does it.
     pub(crate) owner: Option<String>,
-    /// When it is due, YYYY-MM-DD (today or later).
+    /// Due date, YYYY-MM-DD.
     pub(crate) due_on: Option<String>,
-    /// P1 (do now) to P4 (nice to have).
-    pub(crate) priority: PriorityParam,
-    /// prevent, detect, mitigate or process.
-    pub(crate) kind: KindParam,
-    /// The ticket in an external tracker (http or https URL).
+    /// P1 do now, P2 weeks, P3 this quarter, P4 nice to have.
+    pub(crate) priority: Word<Priority>,
+    /// What it improves.
+    pub(crate) kind: Word<ActionItemKind>,
+    /// Its ticket (http or https URL).
     pub(crate) external_url: Option<String>,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -121,24 +43,23 @@ pub(crate) struct AddActionItemParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateActionItemParams {
-    /// The action item: `AI-7`, `7` or its UUID.
+    /// `AI-7`, `7` or UUID.
     pub(crate) action_item: String,
-    /// The version you last read; fails with `conflict` if someone changed it since.
+    /// Version you read; `conflict` if it changed since.
     pub(crate) expected_version: Option<i64>,
-    /// New title, 1–200 characters.
+    // New title.
     pub(crate) title: Option<String>,
-    /// New owner; an empty string clears it.
+    /// New owner ("" clears it).
     pub(crate) owner: Option<String>,
-    /// New due date, YYYY-MM-DD; an empty string clears it.
+    /// New due date, YYYY-MM-DD ("" clears it).
     pub(crate) due_on: Option<String>,
-    /// New priority.
-    pub(crate) priority: Option<PriorityParam>,
-    /// New status: `open`, `in_progress`, `done` or `wont_do` (say why with `add_timeline_entry`).
-    pub(crate) status: Option<ItemStatusParam>,
-    /// New tracker link; an empty string clears it.
+    // New priority.
+    pub(crate) priority: Option<Word<Priority>>,
+    /// New status (say why a `wont_do` with `add_timeline_entry`).
+    pub(crate) status: Option<Word<ActionItemStatus>>,
+    /// New ticket link ("" clears it).
     pub(crate) external_url: Option<String>,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -146,27 +67,24 @@ pub(crate) struct UpdateActionItemParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListActionItemsParams {
-    /// Only items of this incident (`INC-42`, `42` or UUID).
+    /// Only items of this incident.
     pub(crate) incident: Option<String>,
-    /// Only items of this owner (case-insensitive).
+    /// Only items of this owner (any case).
     pub(crate) owner: Option<String>,
-    /// Only these statuses (any of them). Default: all.
-    pub(crate) status: Option<Vec<ItemStatusParam>>,
-    /// true: only overdue items (open or in progress, due before today, UTC); false: only items
-    /// that are not overdue.
+    /// Only these statuses (one or a list).
+    pub(crate) status: Option<Words<Word<ActionItemStatus>>>,
+    /// true: only overdue items (open or in progress, due before today UTC); false: the others.
     pub(crate) overdue: Option<bool>,
     /// Page size, 1–100 (default 20).
     pub(crate) limit: Option<i64>,
-    /// `next_cursor` from the previous page, with the same filters.
+    /// `next_cursor` of the previous page (same filters).
     pub(crate) cursor: Option<String>,
 }
 
 #[tool_router(router = action_item_tools, vis = "pub(crate)")]
 impl FirebreakServer {
-    /// Add an action item to an incident: follow-up work that prevents a recurrence, detects
-    /// it sooner, mitigates it faster, or improves the process. It is referenced as `AI-<n>`,
-    /// starts `open`, is recorded on the incident's timeline, and appears in the incident brief
-    /// and the postmortem.
+    /// Add an action item (`AI-<n>`, starts `open`): follow-up work that prevents, detects or
+    /// mitigates a recurrence, or improves the process.
     #[tool(annotations(
         title = "Add action item",
         read_only_hint = false,
@@ -184,8 +102,8 @@ impl FirebreakServer {
             title: p.title,
             owner: p.owner,
             due_on: p.due_on,
-            priority: p.priority.into(),
-            kind: p.kind.into(),
+            priority: p.priority.0,
+            kind: p.kind.0,
             external_url: p.external_url,
         };
         let actor = self.actor(&context);
@@ -200,8 +118,7 @@ impl FirebreakServer {
         Ok(Json(WriteAnswer::new(item)))
     }
 
-    /// Change an action item's title, owner, due date, priority, status or tracker link. The
-    /// changes are recorded on its incident's timeline.
+    /// Edit or complete an action item; recorded on its incident's timeline.
     #[tool(annotations(
         title = "Update action item",
         read_only_hint = false,
@@ -219,8 +136,8 @@ impl FirebreakServer {
             title: p.title,
             owner: p.owner,
             due_on: p.due_on,
-            priority: p.priority.map(Into::into),
-            status: p.status.map(Into::into),
+            priority: p.priority.map(|w| w.0),
+            status: p.status.map(|w| w.0),
             external_url: p.external_url,
         };
         let actor = self.actor(&context);
@@ -238,9 +155,7 @@ impl FirebreakServer {
         Ok(Json(WriteAnswer::new(item)))
     }
 
-    /// List action items as compact rows, soonest due first (undated last), filtered by
-    /// incident, owner, status or overdue. Pages with `next_cursor`; every answer carries the
-    /// server's `now`.
+    /// Action items as compact rows, soonest due first, filtered; pages with `next_cursor`.
     #[tool(annotations(
         title = "List action items",
         read_only_hint = true,
@@ -258,12 +173,7 @@ impl FirebreakServer {
         let query = ActionItemQuery {
             incident,
             owner: p.owner,
-            statuses: p
-                .status
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            statuses: p.status.map(Words::values).unwrap_or_default(),
             overdue: p.overdue,
             limit: p.limit,
             cursor: p.cursor,

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -10,40 +9,38 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::app::ListRequest;
-use crate::domain::{DeclareRequest, IncidentChanges, IncidentRef};
+use crate::domain::{DeclareRequest, IncidentChanges, IncidentRef, Severity};
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
 use crate::mcp::views::{BriefView, DeclaredView, IncidentListView, IncidentView};
-use crate::mcp::wire::{SeverityParam, StatusFilterParam};
+use crate::mcp::wire::{StatusFilterWord, When, Word, Words};
 use crate::mcp::writes::{WriteAnswer, rendered};
 
 /// Parameters of `declare_incident`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeclareParams {
-    /// One line saying what is wrong, 1–200 characters (e.g. "Checkout API returning 5xx").
+    /// What is wrong, one line (e.g. "Checkout API returning 5xx").
     pub(crate) title: String,
-    /// SEV1 (worst) to SEV5. If unsure between two, pick the worse one.
-    pub(crate) severity: SeverityParam,
-    /// What is known so far (markdown, up to 64 KiB).
+    /// SEV1 worst. If unsure between two, pick the worse.
+    pub(crate) severity: Word<Severity>,
+    /// What is known so far (markdown).
     pub(crate) summary: Option<String>,
-    /// Who or what is affected and how (markdown, up to 64 KiB).
+    /// Who or what is affected, and how (markdown).
     pub(crate) impact: Option<String>,
-    /// Affected services as lowercase slugs (e.g. ["checkout-api"]), at most 20.
+    /// Affected service slugs, e.g. ["checkout-api"].
     pub(crate) services: Option<Vec<String>>,
-    /// Key/value labels (e.g. `{"alertname": "HighErrorRate", "region": "eu-west-1"}`), at most 32.
+    /// Key/value labels, e.g. `{"alertname": "HighErrorRate"}`.
     pub(crate) labels: Option<BTreeMap<String, String>>,
-    /// Who commands the response; becomes the first `commander` assignment.
+    /// Who commands the response.
     pub(crate) commander: Option<String>,
-    /// When impact began (RFC 3339), if before detection.
-    pub(crate) impact_started_at: Option<DateTime<Utc>>,
-    /// When a monitor or person noticed (RFC 3339); defaults to now.
-    pub(crate) detected_at: Option<DateTime<Utc>>,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// When impact began, if before detection (RFC 3339 or e.g. -15m).
+    pub(crate) impact_started_at: Option<When>,
+    /// When it was noticed (default now).
+    pub(crate) detected_at: Option<When>,
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
-    /// Groups repeat signals (e.g. an alert fingerprint): while an incident with this key is
-    /// open, declaring again returns it with `deduplicated: true` and records the repeat.
+    /// Folds repeat signals (e.g. an alert fingerprint) into the open incident holding this key.
     pub(crate) dedup_key: Option<String>,
 }
 
@@ -51,7 +48,7 @@ pub(crate) struct DeclareParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GetIncidentParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
 }
 
@@ -59,22 +56,21 @@ pub(crate) struct GetIncidentParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListIncidentsParams {
-    /// Only these statuses (any of them); `open` means triage or live. Default: all.
-    pub(crate) status: Option<Vec<StatusFilterParam>>,
-    /// Only these severities (any of them). Default: all.
-    pub(crate) severity: Option<Vec<SeverityParam>>,
-    /// Only incidents affecting this service (slug).
+    /// Only these statuses (one or a list); `open` = triage or live.
+    pub(crate) status: Option<Words<StatusFilterWord>>,
+    /// Only these severities (one or a list).
+    pub(crate) severity: Option<Words<Word<Severity>>>,
+    /// Only incidents of this service slug.
     pub(crate) service: Option<String>,
-    /// Full-text search over title, summary and impact (web-search syntax: words, "a phrase",
-    /// -excluded, or). Results are then ordered by relevance.
+    /// Search title, summary and impact (words, "a phrase", -excluded, or); best match first.
     pub(crate) text: Option<String>,
-    /// Only incidents declared at or after this time (RFC 3339).
-    pub(crate) since: Option<DateTime<Utc>>,
-    /// Only incidents declared before this time (RFC 3339).
-    pub(crate) until: Option<DateTime<Utc>>,
+    /// Declared at or after (RFC 3339 or e.g. -2h).
+    pub(crate) since: Option<When>,
+    /// Declared before (RFC 3339 or e.g. -1h).
+    pub(crate) until: Option<When>,
     /// Page size, 1–100 (default 20).
     pub(crate) limit: Option<i64>,
-    /// `next_cursor` from the previous page, with the same filters.
+    /// `next_cursor` of the previous page (same filters).
     pub(crate) cursor: Option<String>,
 }
 
@@ -82,32 +78,30 @@ pub(crate) struct ListIncidentsParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateIncidentParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
-    /// The version you last read; the update fails with `conflict` if someone changed it since.
+    /// Version you read; `conflict` if it changed since.
     pub(crate) expected_version: Option<i64>,
-    /// New title, 1–200 characters.
+    // New title.
     pub(crate) title: Option<String>,
-    /// New summary (replaces the old one).
+    // New summary.
     pub(crate) summary: Option<String>,
-    /// New impact statement (replaces the old one).
+    // New impact.
     pub(crate) impact: Option<String>,
-    /// New severity (recorded as a severity change).
-    pub(crate) severity: Option<SeverityParam>,
-    /// The full new list of affected services (replaces the old list).
+    // New severity.
+    pub(crate) severity: Option<Word<Severity>>,
+    /// The whole new list of services.
     pub(crate) services: Option<Vec<String>>,
-    /// The full new set of labels (replaces the old set).
+    /// The whole new set of labels.
     pub(crate) labels: Option<BTreeMap<String, String>>,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
 }
 
 #[tool_router(router = incident_tools, vis = "pub(crate)")]
 impl FirebreakServer {
-    /// Declare a new incident (it starts in `triage`) and open its timeline. Use when an alert
-    /// or a person reports customer impact or risk. Pass `idempotency_key` if you might retry,
-    /// and `dedup_key` for alert signals so repeats fold into the open incident.
+    /// Declare an incident (starts in `triage`) when an alert or a person reports impact or
+    /// risk. With `dedup_key`, a repeat folds into the open incident (`deduplicated: true`).
     #[tool(annotations(
         title = "Declare incident",
         read_only_hint = false,
@@ -122,14 +116,14 @@ impl FirebreakServer {
     ) -> Result<Json<WriteAnswer<DeclaredView>>, ToolError> {
         let request = DeclareRequest {
             title: p.title,
-            severity: Some(p.severity.into()),
+            severity: Some(p.severity.0),
             summary: p.summary,
             impact: p.impact,
             services: p.services.unwrap_or_default(),
             labels: p.labels.unwrap_or_default(),
             commander: p.commander,
-            impact_started_at: p.impact_started_at,
-            detected_at: p.detected_at,
+            impact_started_at: When::resolve(p.impact_started_at),
+            detected_at: When::resolve(p.detected_at),
             dedup_key: p.dedup_key,
         };
         let actor = self.actor(&context);
@@ -144,8 +138,8 @@ impl FirebreakServer {
         Ok(Json(WriteAnswer::new(declared)))
     }
 
-    /// Get an incident's brief: all fields, version, current roles, the last 20 timeline
-    /// entries and the durations so far (time to acknowledge, mitigate, resolve).
+    /// An incident's brief: fields, version, roles, last 20 timeline entries, durations so far,
+    /// runbook steps taken, open action items.
     #[tool(annotations(title = "Get incident", read_only_hint = true, open_world_hint = false))]
     async fn get_incident(
         &self,
@@ -156,9 +150,8 @@ impl FirebreakServer {
         Ok(Json(BriefView::from(&brief)))
     }
 
-    /// List incidents as compact rows, newest first, filtered by status, severity, service,
-    /// declaration time or full text. Pages with `next_cursor`; every answer carries the
-    /// server's `now`.
+    /// Incidents as compact rows, newest first (best match first with `text`), filtered;
+    /// pages with `next_cursor`.
     #[tool(annotations(
         title = "List incidents",
         read_only_hint = true,
@@ -169,22 +162,12 @@ impl FirebreakServer {
         Parameters(p): Parameters<ListIncidentsParams>,
     ) -> Result<Json<IncidentListView>, ToolError> {
         let request = ListRequest {
-            statuses: p
-                .status
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-            severities: p
-                .severity
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            statuses: p.status.map(Words::filters).unwrap_or_default(),
+            severities: p.severity.map(Words::values).unwrap_or_default(),
             service: p.service,
             text: p.text,
-            since: p.since,
-            until: p.until,
+            since: When::resolve(p.since),
+            until: When::resolve(p.until),
             limit: p.limit,
             cursor: p.cursor,
         };
@@ -192,9 +175,8 @@ impl FirebreakServer {
         Ok(Json(IncidentListView::from(&page)))
     }
 
-    /// Change an incident's title, summary, impact, severity, services or labels. Each change
-    /// is recorded on the timeline (severity changes as `severity_change`). Use `change_status`
-    /// for the lifecycle.
+    /// Change an incident's title, summary, impact, severity, services or labels; each change
+    /// goes on the timeline. The lifecycle is `change_status`.
     #[tool(annotations(
         title = "Update incident",
         read_only_hint = false,
@@ -212,7 +194,7 @@ impl FirebreakServer {
             title: p.title,
             summary: p.summary,
             impact: p.impact,
-            severity: p.severity.map(Into::into),
+            severity: p.severity.map(|w| w.0),
             services: p.services,
             labels: p.labels,
         };

@@ -7,31 +7,29 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::app::StatusRequest;
-use crate::domain::IncidentRef;
+use crate::domain::{IncidentRef, Role, Status};
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
 use crate::mcp::views::{IncidentView, RolesView};
-use crate::mcp::wire::{RoleParam, StatusParam};
+use crate::mcp::wire::Word;
 use crate::mcp::writes::{WriteAnswer, rendered};
 
 /// Parameters of `change_status`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChangeStatusParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
-    /// The status to move to. From triage: investigating, identified, monitoring, declined,
-    /// merged. Live states move freely among themselves and to resolved. Resolved → closed, or
-    /// → investigating to reopen.
-    pub(crate) to: StatusParam,
-    /// Why. Required to reopen, and used as the resolution when `to` is `resolved`.
+    /// Target. From triage: a live state, declined or merged; live states move among
+    /// themselves and to resolved; resolved → closed, or investigating to reopen.
+    pub(crate) to: Word<Status>,
+    /// Why; required to reopen; the resolution when `to` is resolved.
     pub(crate) note: Option<String>,
-    /// With `to: merged`: the incident that absorbs this one (`INC-12`, `12` or UUID).
+    /// With `to: merged`: the incident absorbing this one.
     pub(crate) merged_into: Option<String>,
-    /// The version you last read; fails with `conflict` if someone changed it since.
+    /// Version you read; `conflict` if it changed since.
     pub(crate) expected_version: Option<i64>,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -39,14 +37,13 @@ pub(crate) struct ChangeStatusParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResolveParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
-    /// How impact ended: what was done and what state the system is in now.
+    /// How impact ended: what was done, and the state now.
     pub(crate) resolution: String,
-    /// The version you last read; fails with `conflict` if someone changed it since.
+    /// Version you read; `conflict` if it changed since.
     pub(crate) expected_version: Option<i64>,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -54,24 +51,21 @@ pub(crate) struct ResolveParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AssignRoleParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
-    /// The role. `commander`, `tech_lead`, `comms_lead` and `scribe` have one holder (the previous one
-    /// is relieved); any number of people can be `responder`.
-    pub(crate) role: RoleParam,
-    /// Who takes the role (a person's handle or name, 1–200 characters).
+    /// One holder each (the previous one is relieved), except any number of `responder`s.
+    pub(crate) role: Word<Role>,
+    /// Who takes it (a handle or name).
     pub(crate) assignee: String,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
 }
 
 #[tool_router(router = lifecycle_tools, vis = "pub(crate)")]
 impl FirebreakServer {
-    /// Move an incident to another status in one step: checks the transition is allowed,
-    /// stamps the lifecycle timestamp (acknowledged, identified, mitigated, resolved, closed)
-    /// and records it on the timeline. Also reopens (resolved → investigating, with a note),
-    /// declines, and merges (with `merged_into`). A refused transition lists the allowed ones.
+    /// Move an incident to another status: checks the lifecycle allows it, stamps the first
+    /// entry's time, records it. Also reopens, declines and merges. A refusal lists what is
+    /// allowed.
     #[tool(annotations(
         title = "Change incident status",
         read_only_hint = false,
@@ -91,7 +85,7 @@ impl FirebreakServer {
             .map(|raw| IncidentRef::parse("merged_into", raw))
             .transpose()?;
         let request = StatusRequest {
-            to: p.to.into(),
+            to: p.to.0,
             note: p.note,
             merged_into,
             expected_version: p.expected_version,
@@ -108,9 +102,7 @@ impl FirebreakServer {
         Ok(Json(WriteAnswer::new(changed)))
     }
 
-    /// Resolve an incident: impact has ended. Requires a resolution summary; stamps
-    /// `resolved_at` (and `mitigated_at` if it was never mitigated). Reopen later with
-    /// `change_status` if impact returns.
+    /// Resolve an incident: impact has ended. Reopen with `change_status` if it returns.
     #[tool(annotations(
         title = "Resolve incident",
         read_only_hint = false,
@@ -139,8 +131,7 @@ impl FirebreakServer {
         Ok(Json(WriteAnswer::new(resolved)))
     }
 
-    /// Assign a role on an incident. The previous holder of a single-holder role is relieved
-    /// (history is kept) and the change is recorded on the timeline. Returns the current roles.
+    /// Assign a role; the change goes on the timeline (history kept). Returns the current roles.
     #[tool(annotations(
         title = "Assign role",
         read_only_hint = false,
@@ -164,7 +155,7 @@ impl FirebreakServer {
         )?;
         let roles = self
             .app
-            .assign_role(&write, reference, p.role.into(), &p.assignee)
+            .assign_role(&write, reference, p.role.0, &p.assignee)
             .await?;
         Ok(Json(WriteAnswer::new(roles)))
     }

@@ -14,51 +14,16 @@ use crate::domain::postmortem::PostmortemStatus;
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
 use crate::mcp::views::{DraftedView, PostmortemView, UpdatedView};
+use crate::mcp::wire::{Format, Word};
 use crate::mcp::writes::{WriteAnswer, rendered};
-
-/// A postmortem's review status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum PostmortemStatusParam {
-    // Being written.
-    Draft,
-    // Written, being reviewed.
-    InReview,
-    // Reviewed and shared (needs in_review first).
-    Published,
-}
-
-impl From<PostmortemStatusParam> for PostmortemStatus {
-    fn from(value: PostmortemStatusParam) -> Self {
-        match value {
-            PostmortemStatusParam::Draft => PostmortemStatus::Draft,
-            PostmortemStatusParam::InReview => PostmortemStatus::InReview,
-            PostmortemStatusParam::Published => PostmortemStatus::Published,
-        }
-    }
-}
-
-/// How `get_postmortem` answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum FormatParam {
-    // The rendered document in `markdown`; sections without bodies.
-    #[default]
-    Markdown,
-    // Each section's markdown in `sections[].body`; no rendered document.
-    Json,
-}
 
 /// Parameters of `draft_postmortem`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DraftPostmortemParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -66,46 +31,36 @@ pub(crate) struct DraftPostmortemParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GetPostmortemParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
-    /// `markdown` (default): the whole rendered document; `json`: each section's text with
-    /// its provenance, to edit sections one by one.
-    pub(crate) format: Option<FormatParam>,
+    /// `markdown` (default): the rendered document; `json`: each section's text, to edit.
+    pub(crate) format: Option<Word<Format>>,
 }
 
 /// Parameters of `update_postmortem`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdatePostmortemParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
-    /// The postmortem's version you last read (from `draft_postmortem` or `get_postmortem`); fails
-    /// with `conflict` if someone changed it since.
+    /// The postmortem version you read; if it changed since, the call is a `conflict`.
     pub(crate) expected_version: i64,
-    /// Section name → new markdown (replaces the section; it becomes `edited` and refreshes no
-    /// longer touch it). Names: `summary`, `impact`, `durations`, `severity_history`, `roles`,
-    /// `timeline`, `root_causes`, `trigger`, `detection`, `resolution`, `what_went_well`,
-    /// `what_went_wrong`, `where_we_got_lucky`, `lessons`, `action_items`. Replace the "To write"
-    /// prompt line; keep the writing blameless (systems and decisions, not people).
+    /// Section name → new markdown; written sections are kept by later drafts. Replace the "To
+    /// write" prompt; blameless (systems and decisions, not people). Names as `get_postmortem`
+    /// lists them.
     pub(crate) sections: Option<BTreeMap<String, String>>,
-    /// Move the postmortem: `draft` → `in_review` → `published`; `in_review` or `published` →
-    /// `draft`. Publishing needs the incident resolved, facts refreshed after resolution, and
-    /// every seeded and narrative section written.
-    pub(crate) status: Option<PostmortemStatusParam>,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// `draft` → `in_review` → `published` (back to `draft` from either). Publishing needs the incident
+    /// resolved, facts refreshed after it, and every section written.
+    pub(crate) status: Option<Word<PostmortemStatus>>,
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
 }
 
 #[tool_router(router = postmortem_tools, vis = "pub(crate)")]
 impl FirebreakServer {
-    /// Draft the incident's blameless postmortem from what was recorded, or refresh it:
-    /// summary, impact, durations (with their anchors), severity history, roles, key timeline,
-    /// root causes seeded from hypotheses and findings, trigger, detection, resolution and
-    /// action items. Sections someone edited are never overwritten. Narrative sections (what
-    /// went well, what went wrong, where we got lucky, lessons) are prompts to write with
-    /// `update_postmortem`. Works on a live incident (the draft says it is not resolved); run it
-    /// again after resolution. Returns the rendered markdown.
+    /// Draft the blameless postmortem from the record, or refresh its facts (edited sections
+    /// are kept). Narrative sections are prompts to write with `update_postmortem`. Run again
+    /// after resolution. Returns the markdown.
     #[tool(annotations(
         title = "Draft postmortem",
         read_only_hint = false,
@@ -131,9 +86,8 @@ impl FirebreakServer {
         Ok(Json(WriteAnswer::new(drafted)))
     }
 
-    /// Get an incident's postmortem: status, version, each section's provenance (generated or
-    /// edited) and what is still to write; the rendered document (`format: markdown`, the
-    /// default) or each section's text (`format: json`).
+    /// An incident's postmortem: status, version, each section's provenance and what is
+    /// still to write, with the document or each section's text.
     #[tool(annotations(
         title = "Get postmortem",
         read_only_hint = true,
@@ -144,14 +98,12 @@ impl FirebreakServer {
         Parameters(p): Parameters<GetPostmortemParams>,
     ) -> Result<Json<PostmortemView>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
-        let is_json = p.format.unwrap_or_default() == FormatParam::Json;
+        let is_json = p.format.map(|w| w.0).unwrap_or_default() == Format::Json;
         let document = self.app.postmortem(reference, !is_json).await?;
         Ok(Json(PostmortemView::new(&document, is_json)))
     }
 
-    /// Write postmortem sections and/or move its status (`draft` → `in_review` → `published`).
-    /// Written sections replace the old text and are kept by later refreshes. Each change is
-    /// recorded on the incident's timeline.
+    /// Write postmortem sections and/or move its review status; recorded on the timeline.
     #[tool(annotations(
         title = "Update postmortem",
         read_only_hint = false,
@@ -167,7 +119,7 @@ impl FirebreakServer {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let update = PostmortemUpdate {
             sections: p.sections.unwrap_or_default(),
-            status: p.status.map(Into::into),
+            status: p.status.map(|w| w.0),
             expected_version: Some(p.expected_version),
         };
         let actor = self.actor(&context);

@@ -1,11 +1,6 @@
 //! Tools to find and read runbooks (local, or remote from allow-listed hosts) and to record
 //! the steps taken on an incident.
 
-mod views;
-
-use views::{FoundRunbooksView, RunbookView, StepRecordedView};
-
-use chrono::{DateTime, Utc};
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -17,21 +12,21 @@ use crate::domain::runbook::StepOutcome;
 use crate::domain::{IncidentRef, ValidationError};
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
+use crate::mcp::views::{FoundRunbooksView, RunbookView, StepRecordedView};
+use crate::mcp::wire::{When, Word};
 use crate::mcp::writes::{WriteAnswer, rendered};
 
 /// Parameters of `find_runbooks`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FindRunbooksParams {
-    /// Words to look for in titles, alert names, services, tags and bodies (any word matches;
-    /// more matching words rank higher), up to 500 characters.
+    /// Words to look for (any matches; more rank higher).
     pub(crate) text: Option<String>,
-    /// A service slug (e.g. `checkout-api`): runbooks listing it match.
+    /// A service slug.
     pub(crate) service: Option<String>,
-    /// An alert name (e.g. `HighErrorRate`, any case): runbooks answering it match.
+    /// An alert name (any case).
     pub(crate) alert: Option<String>,
-    /// An incident (`INC-42`, `42` or its UUID): its services, its `alertname` / `service`
-    /// labels and the words of its title are looked for too.
+    /// An incident: its services, `alertname` / `service` labels and title words are used.
     pub(crate) incident: Option<String>,
     /// Most matches, 1–50 (default 10).
     pub(crate) limit: Option<i64>,
@@ -41,70 +36,40 @@ pub(crate) struct FindRunbooksParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GetRunbookParams {
-    /// A local runbook's slug (e.g. `high-error-rate`), as `find_runbooks` lists it. Give
-    /// either `slug` or `url`.
+    /// A local runbook's slug (or give `url`).
     pub(crate) slug: Option<String>,
-    /// With `slug`: an older version to read (e.g. the one an incident's steps cite).
-    /// Default: the newest.
+    /// With `slug`: an older version (e.g. one an incident's steps cite). Default: newest.
     pub(crate) version: Option<i64>,
-    /// A remote runbook's URL (e.g. an alert's `runbook_url`), fetched only from hosts on the
-    /// server's allow-list and cached. Give either `slug` or `url`.
+    /// A remote runbook (e.g. an alert's `runbook_url`): allow-listed hosts only, cached.
     pub(crate) url: Option<String>,
-}
-
-/// How a runbook step went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum OutcomeParam {
-    // It ran and did what it should.
-    Succeeded,
-    // It ran and did not work.
-    Failed,
-    // It was not run.
-    Skipped,
-}
-
-impl From<OutcomeParam> for StepOutcome {
-    fn from(value: OutcomeParam) -> Self {
-        match value {
-            OutcomeParam::Succeeded => StepOutcome::Succeeded,
-            OutcomeParam::Failed => StepOutcome::Failed,
-            OutcomeParam::Skipped => StepOutcome::Skipped,
-        }
-    }
 }
 
 /// Parameters of `record_runbook_step`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RecordRunbookStepParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
-    /// The runbook's slug (e.g. `high-error-rate`).
+    /// The runbook's slug.
     pub(crate) runbook: String,
     /// The step number, as `get_runbook` lists it.
     pub(crate) step: i64,
-    /// `succeeded`, `failed` or `skipped`.
-    pub(crate) outcome: OutcomeParam,
-    /// What the step printed or showed (up to 64 KiB); keep the relevant part.
+    /// How it went.
+    pub(crate) outcome: Word<StepOutcome>,
+    /// What it printed or showed (the relevant part).
     pub(crate) output: Option<String>,
-    /// The runbook version you followed (from `get_runbook`); the step is checked against it.
-    /// Default: the newest.
+    /// The runbook version followed (default: newest).
     pub(crate) version: Option<i64>,
-    /// When the step was taken (RFC 3339), if earlier than now.
-    pub(crate) occurred_at: Option<DateTime<Utc>>,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// When it was taken, if earlier (RFC 3339 or e.g. -5m).
+    pub(crate) occurred_at: Option<When>,
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
 }
 
 #[tool_router(router = runbook_tools, vis = "pub(crate)")]
 impl FirebreakServer {
-    /// Find runbooks by text, service, alert name or incident, best match first. Each match
-    /// says why it matched (alert, service, text rank). With `incident`, the incident's
-    /// services, `alertname` label and title are used. Archived runbooks are not found; with
-    /// no criteria, every runbook is listed.
+    /// Find runbooks by text, service, alert or incident, best first, each with why it matched;
+    /// no criteria lists them all.
     #[tool(annotations(
         title = "Find runbooks",
         read_only_hint = true,
@@ -128,10 +93,8 @@ impl FirebreakServer {
         Ok(Json(FoundRunbooksView::from(&found)))
     }
 
-    /// Read a runbook: its markdown, sections, numbered steps (each `risky` or `diagnostic`),
-    /// version and content hash. Give `slug` for a local runbook, or `url` for a remote one
-    /// (an alert's `runbook_url`; allow-listed hosts only, cached, and marked `stale` when the
-    /// host could not be reached). Ask a human before running any risky step.
+    /// A runbook's markdown, sections and numbered steps (`risky` or `diagnostic`), by `slug` or
+    /// `url`. Ask a human before any risky step.
     #[tool(annotations(title = "Get runbook", read_only_hint = true, open_world_hint = true))]
     async fn get_runbook(
         &self,
@@ -167,9 +130,8 @@ impl FirebreakServer {
         }
     }
 
-    /// Record a runbook step taken on an incident, with its outcome and output. Appends a
-    /// `runbook_step` entry to the timeline (the brief lists the steps taken); the step must
-    /// exist in the runbook version followed.
+    /// Record a runbook step taken on an incident, with its outcome and output (a
+    /// `runbook_step` timeline entry).
     #[tool(annotations(
         title = "Record runbook step",
         read_only_hint = false,
@@ -187,9 +149,9 @@ impl FirebreakServer {
             runbook: p.runbook,
             version: p.version,
             step: p.step,
-            outcome: p.outcome.into(),
+            outcome: p.outcome.0,
             output: p.output,
-            occurred_at: p.occurred_at,
+            occurred_at: When::resolve(p.occurred_at),
         };
         let actor = self.actor(&context);
         let write = self.write(

@@ -1,6 +1,5 @@
 //! Tools to write to and read an incident's timeline.
 
-use chrono::{DateTime, Utc};
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -8,30 +7,28 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::app::ManualEntry;
-use crate::domain::{EntryKind, IncidentRef};
+use crate::domain::{EntryKind, IncidentRef, Visibility};
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
 use crate::mcp::views::{EntryAddedView, TimelineView};
-use crate::mcp::wire::{EntryKindParam, ManualKindParam, VisibilityParam};
+use crate::mcp::wire::{ManualKind, When, Word, Words};
 use crate::mcp::writes::{WriteAnswer, rendered};
 
 /// Parameters of `add_timeline_entry`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AddEntryParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
-    /// note, finding (observed evidence), hypothesis (suspected cause: state the evidence and
-    /// your confidence), decision, or action (something done).
-    pub(crate) kind: ManualKindParam,
-    /// The text (markdown, 1 byte to 64 KiB).
+    /// finding = observed evidence; hypothesis = suspected cause (give evidence and confidence).
+    pub(crate) kind: Word<ManualKind>,
+    /// The text (markdown).
     pub(crate) body: String,
-    /// When it happened (RFC 3339), if earlier than now.
-    pub(crate) occurred_at: Option<DateTime<Utc>>,
-    /// `internal` (default) or `public` (fit for a status page).
-    pub(crate) visibility: Option<VisibilityParam>,
-    /// Makes a retry safe: the same key and arguments return the first answer without writing
-    /// again (for 24 h); the key with other arguments is a conflict.
+    /// When it happened, if earlier (RFC 3339 or e.g. -10m).
+    pub(crate) occurred_at: Option<When>,
+    /// `public` if fit for a status page (default internal).
+    pub(crate) visibility: Option<Word<Visibility>>,
+    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -39,20 +36,20 @@ pub(crate) struct AddEntryParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GetTimelineParams {
-    /// The incident: `INC-42`, `42` or its UUID.
+    /// `INC-42`, `42` or UUID.
     pub(crate) incident: String,
-    /// Only these kinds of entry. Default: all.
-    pub(crate) kinds: Option<Vec<EntryKindParam>>,
+    /// Only these kinds (one or a list).
+    pub(crate) kinds: Option<Words<Word<EntryKind>>>,
     /// Page size, 1–200 (default 50).
     pub(crate) limit: Option<i64>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` of the previous page.
     pub(crate) cursor: Option<String>,
 }
 
 #[tool_router(router = timeline_tools, vis = "pub(crate)")]
 impl FirebreakServer {
-    /// Add an entry to an incident's timeline: a note, a finding, a hypothesis, a decision or
-    /// an action. Entries are append-only and record who wrote them. Back-date with `occurred_at`.
+    /// Add a note, finding, hypothesis, decision or action to an incident's timeline
+    /// (append-only, with its author).
     #[tool(annotations(
         title = "Add timeline entry",
         read_only_hint = false,
@@ -75,10 +72,10 @@ impl FirebreakServer {
             rendered::<_, EntryAddedView>,
         )?;
         let entry = ManualEntry {
-            kind: p.kind.into(),
+            kind: p.kind.0.into(),
             body: p.body,
-            occurred_at: p.occurred_at,
-            visibility: p.visibility.unwrap_or_default().into(),
+            occurred_at: When::resolve(p.occurred_at),
+            visibility: p.visibility.map(|w| w.0).unwrap_or_default(),
         };
         let added = self
             .app
@@ -95,9 +92,7 @@ impl FirebreakServer {
         Parameters(p): Parameters<GetTimelineParams>,
     ) -> Result<Json<TimelineView>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
-        let kinds: Option<Vec<EntryKind>> = p
-            .kinds
-            .map(|kinds| kinds.into_iter().map(Into::into).collect());
+        let kinds: Option<Vec<EntryKind>> = p.kinds.map(Words::values);
         let page = self
             .app
             .timeline(reference, kinds, p.limit, p.cursor.as_deref())

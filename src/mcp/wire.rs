@@ -1,270 +1,323 @@
-//! Enum values as they travel on the wire, spelled as people say them (`SEV1`, `investigating`).
-//! Each converts into its domain twin. The schemas are inlined plain `enum`s (variant notes are
-//! `//` comments on purpose: documented variants would become `oneOf` lists, which some clients
-//! handle poorly), so tool schemas stay flat.
+//! Values as callers send them, forgiving of the ways agents guess formats:
+//!
+//! - [`Word`]: a value of a closed vocabulary in any case, with spaces, `-` or `_` between its
+//!   parts, or by an alias (`sev2`, `SEV-2`, `Sev 2`; `mitigated` for `monitoring`). Its schema
+//!   lists the canonical values.
+//! - [`Words`]: a list of them, or a single one where a list is expected.
+//! - [`When`]: a past moment, RFC 3339 with `Z` or an offset, or relative to now (`-15m`).
+//!
+//! Schemas stay flat (inline enums, no `$ref`), because some clients handle references poorly.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+use chrono::{DateTime, Duration, Utc};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer};
 
 use crate::app::StatusFilter;
-use crate::domain::{EntryKind, Role, Severity, Status, Visibility};
+use crate::domain::vocabulary::{Vocabulary, vocabulary};
+use crate::domain::{EntryKind, Status};
 
-/// Severity: SEV1 is the worst (broad customer impact), SEV5 cosmetic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[schemars(inline)]
-pub(crate) enum SeverityParam {
-    // Critical: broad customer impact, public communication.
-    #[serde(rename = "SEV1")]
-    Sev1,
-    // Major: many customers cannot use the product.
-    #[serde(rename = "SEV2")]
-    Sev2,
-    // Minor customer impact, or at risk of escalating.
-    #[serde(rename = "SEV3")]
-    Sev3,
-    // Needs action, no customer impact.
-    #[serde(rename = "SEV4")]
-    Sev4,
-    // Cosmetic.
-    #[serde(rename = "SEV5")]
-    Sev5,
+/// One value of the vocabulary `T`, parsed leniently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Word<T>(pub(crate) T);
+
+impl<'de, T: Vocabulary> Deserialize<'de> for Word<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Cow::<'de, str>::deserialize(deserializer)?;
+        T::parse_loose(&text)
+            .map(Word)
+            .ok_or_else(|| serde::de::Error::custom(T::unknown(&text)))
+    }
 }
 
-impl From<SeverityParam> for Severity {
-    fn from(value: SeverityParam) -> Self {
-        match value {
-            SeverityParam::Sev1 => Severity::Sev1,
-            SeverityParam::Sev2 => Severity::Sev2,
-            SeverityParam::Sev3 => Severity::Sev3,
-            SeverityParam::Sev4 => Severity::Sev4,
-            SeverityParam::Sev5 => Severity::Sev5,
+impl<T: Vocabulary> JsonSchema for Word<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        T::WHAT.into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        let values: Vec<&str> = T::all().iter().map(|v| v.canonical()).collect();
+        json_schema!({"type": "string", "enum": values})
+    }
+}
+
+/// Several values of `T`, or one where a list is expected (`"severity": "SEV4"`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Words<T>(pub(crate) Vec<T>);
+
+impl<T> Words<Word<T>> {
+    /// The values.
+    pub(crate) fn values(self) -> Vec<T> {
+        self.0.into_iter().map(|word| word.0).collect()
+    }
+}
+
+impl Words<StatusFilterWord> {
+    /// The filters.
+    pub(crate) fn filters(self) -> Vec<StatusFilter> {
+        self.0.into_iter().map(|word| word.0).collect()
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Words<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let one = |value: serde_json::Value| T::deserialize(value).map_err(D::Error::custom);
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Array(values) => values
+                .into_iter()
+                .map(one)
+                .collect::<Result<_, _>>()
+                .map(Words),
+            value @ serde_json::Value::String(_) => one(value).map(|v| Words(vec![v])),
+            other => Err(D::Error::custom(format!(
+                "expected one value or a list of them, got {other}"
+            ))),
         }
     }
 }
 
-/// A lifecycle status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum StatusParam {
-    // Reported, not yet confirmed.
-    Triage,
-    // Live: looking for the cause.
-    Investigating,
-    // Live: cause known, fix under way.
-    Identified,
-    // Live: mitigated, watching.
-    Monitoring,
-    // Impact ended.
-    Resolved,
-    // Post-incident work done (terminal).
-    Closed,
-    // Not an incident (terminal).
-    Declined,
-    // Merged into another incident (terminal; needs `merged_into`).
-    Merged,
+impl<T: JsonSchema> JsonSchema for Words<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        format!("{}_list", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let item = T::json_schema(generator);
+        json_schema!({"type": ["array", "string"], "items": item})
+    }
 }
 
-impl From<StatusParam> for Status {
-    fn from(value: StatusParam) -> Self {
-        match value {
-            StatusParam::Triage => Status::Triage,
-            StatusParam::Investigating => Status::Investigating,
-            StatusParam::Identified => Status::Identified,
-            StatusParam::Monitoring => Status::Monitoring,
-            StatusParam::Resolved => Status::Resolved,
-            StatusParam::Closed => Status::Closed,
-            StatusParam::Declined => Status::Declined,
-            StatusParam::Merged => Status::Merged,
+/// A past moment as sent: absolute (RFC 3339 with `Z` or an offset) or relative to now
+/// (`-30s`, `-15m`, `-2h`, `-1d`, `-1w`, or `now`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum When {
+    /// An absolute time.
+    At(DateTime<Utc>),
+    /// This long before now.
+    Ago(Duration),
+}
+
+impl When {
+    /// The moment, with relative times counted back from `now`.
+    pub(crate) fn at(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            When::At(at) => at,
+            When::Ago(ago) => now - ago,
+        }
+    }
+
+    /// [`When::at`] for an optional value, at the server's current time.
+    pub(crate) fn resolve(when: Option<When>) -> Option<DateTime<Utc>> {
+        when.map(|w| w.at(Utc::now()))
+    }
+
+    fn parse(text: &str) -> Result<When, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("now") {
+            return Ok(When::Ago(Duration::zero()));
+        }
+        if let Some(relative) = text.strip_prefix('-') {
+            return relative_duration(relative).map(When::Ago).ok_or_else(|| {
+                format!("`{text}` is not a relative time: write e.g. -30s, -15m, -2h, -1d or -1w")
+            });
+        }
+        if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+            return Ok(When::At(at.with_timezone(&Utc)));
+        }
+        if chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").is_ok() {
+            return Err(format!(
+                "`{text}` has no time zone: add `Z` for UTC (e.g. {text}Z) or an offset such as +02:00"
+            ));
+        }
+        Err(format!(
+            "`{text}` is not a time: use RFC 3339 (e.g. 2026-12-01T09:30:00Z) or a relative time such as -15m"
+        ))
+    }
+}
+
+/// `15m`, `2h`, `1d`, `1w`, `30s`, `90min` as a duration.
+fn relative_duration(text: &str) -> Option<Duration> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().ok()?;
+    let seconds = match unit.trim().to_ascii_lowercase().as_str() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 604_800,
+        _ => return None,
+    };
+    Duration::try_seconds(number.checked_mul(seconds)?)
+}
+
+impl<'de> Deserialize<'de> for When {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Cow::<'de, str>::deserialize(deserializer)?;
+        When::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for When {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "time".into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string"})
+    }
+}
+
+/// A status to filter by, or `open` (triage or any live state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StatusFilterWord(pub(crate) StatusFilter);
+
+impl<'de> Deserialize<'de> for StatusFilterWord {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Cow::<'de, str>::deserialize(deserializer)?;
+        if text.trim().eq_ignore_ascii_case("open") {
+            return Ok(StatusFilterWord(StatusFilter::Open));
+        }
+        Status::parse_loose(&text)
+            .map(|status| StatusFilterWord(StatusFilter::Is(status)))
+            .ok_or_else(|| {
+                let allowed: Vec<String> = std::iter::once("open")
+                    .chain(Status::ALL.iter().map(|s| s.as_str()))
+                    .map(|s| format!("`{s}`"))
+                    .collect();
+                serde::de::Error::custom(format!(
+                    "unknown status `{text}`: use one of {}",
+                    allowed.join(", ")
+                ))
+            })
+    }
+}
+
+impl JsonSchema for StatusFilterWord {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "status_filter".into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        let values: Vec<&str> = std::iter::once("open")
+            .chain(Status::ALL.iter().map(|s| s.as_str()))
+            .collect();
+        json_schema!({"type": "string", "enum": values})
+    }
+}
+
+impl From<StatusFilterWord> for StatusFilter {
+    fn from(word: StatusFilterWord) -> Self {
+        word.0
+    }
+}
+
+vocabulary! {
+    /// The kinds of timeline entry a responder writes (the others are Firebreak's own).
+    pub(crate) enum ManualKind ("entry kind") {
+        /// A free note.
+        Note = "note" | "comment",
+        /// Something observed to be true (evidence).
+        Finding = "finding" | "observation" | "evidence",
+        /// A suspected cause, with evidence and confidence.
+        Hypothesis = "hypothesis" | "theory",
+        /// A decision taken, and why.
+        Decision = "decision",
+        /// An action taken.
+        Action = "action",
+    }
+}
+
+impl From<ManualKind> for EntryKind {
+    fn from(kind: ManualKind) -> Self {
+        match kind {
+            ManualKind::Note => EntryKind::Note,
+            ManualKind::Finding => EntryKind::Finding,
+            ManualKind::Hypothesis => EntryKind::Hypothesis,
+            ManualKind::Decision => EntryKind::Decision,
+            ManualKind::Action => EntryKind::Action,
         }
     }
 }
 
-/// A status to filter by; `open` means triage or any live state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum StatusFilterParam {
-    // Triage, investigating, identified or monitoring.
-    Open,
-    // Reported, not yet confirmed.
-    Triage,
-    // Live: looking for the cause.
-    Investigating,
-    // Live: cause known.
-    Identified,
-    // Live: mitigated, watching.
-    Monitoring,
-    // Impact ended.
-    Resolved,
-    // Done.
-    Closed,
-    // Not an incident.
-    Declined,
-    // Merged into another.
-    Merged,
-}
-
-impl From<StatusFilterParam> for StatusFilter {
-    fn from(value: StatusFilterParam) -> Self {
-        let status = match value {
-            StatusFilterParam::Open => return StatusFilter::Open,
-            StatusFilterParam::Triage => StatusParam::Triage,
-            StatusFilterParam::Investigating => StatusParam::Investigating,
-            StatusFilterParam::Identified => StatusParam::Identified,
-            StatusFilterParam::Monitoring => StatusParam::Monitoring,
-            StatusFilterParam::Resolved => StatusParam::Resolved,
-            StatusFilterParam::Closed => StatusParam::Closed,
-            StatusFilterParam::Declined => StatusParam::Declined,
-            StatusFilterParam::Merged => StatusParam::Merged,
-        };
-        StatusFilter::Is(status.into())
-    }
-}
-
-/// An incident role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum RoleParam {
-    // Leads the response (one holder).
-    Commander,
-    // Leads the technical work (one holder).
-    TechLead,
-    // Owns communication (one holder).
-    CommsLead,
-    // Keeps the timeline (one holder).
-    Scribe,
-    // Works the incident (any number).
-    Responder,
-}
-
-impl From<RoleParam> for Role {
-    fn from(value: RoleParam) -> Self {
-        match value {
-            RoleParam::Commander => Role::Commander,
-            RoleParam::TechLead => Role::TechLead,
-            RoleParam::CommsLead => Role::CommsLead,
-            RoleParam::Scribe => Role::Scribe,
-            RoleParam::Responder => Role::Responder,
-        }
-    }
-}
-
-/// The kinds of timeline entry a responder writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum ManualKindParam {
-    // A free note.
-    Note,
-    // Something observed to be true (evidence).
-    Finding,
-    // A suspected cause, with evidence and confidence.
-    Hypothesis,
-    // A decision taken, and why.
-    Decision,
-    // An action taken.
-    Action,
-}
-
-impl From<ManualKindParam> for EntryKind {
-    fn from(value: ManualKindParam) -> Self {
-        match value {
-            ManualKindParam::Note => EntryKind::Note,
-            ManualKindParam::Finding => EntryKind::Finding,
-            ManualKindParam::Hypothesis => EntryKind::Hypothesis,
-            ManualKindParam::Decision => EntryKind::Decision,
-            ManualKindParam::Action => EntryKind::Action,
-        }
-    }
-}
-
-/// Any timeline entry kind (for filtering).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum EntryKindParam {
-    // A free note.
-    Note,
-    // Status changes.
-    StatusChange,
-    // Severity changes.
-    SeverityChange,
-    // Role changes.
-    RoleChange,
-    // Field changes.
-    FieldChange,
-    // Findings.
-    Finding,
-    // Hypotheses.
-    Hypothesis,
-    // Decisions.
-    Decision,
-    // Actions.
-    Action,
-    // Runbook steps.
-    RunbookStep,
-    // Stakeholder updates.
-    StakeholderUpdate,
-    // Alerts and repeat signals.
-    Alert,
-    // Related changes (deploys, config).
-    Change,
-}
-
-impl From<EntryKindParam> for EntryKind {
-    fn from(value: EntryKindParam) -> Self {
-        let index = value as usize;
-        EntryKind::ALL[index]
-    }
-}
-
-/// Who may see a timeline entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(inline)]
-pub(crate) enum VisibilityParam {
-    // Responders only.
-    #[default]
-    Internal,
-    // Fit for a status page.
-    Public,
-}
-
-impl From<VisibilityParam> for Visibility {
-    fn from(value: VisibilityParam) -> Self {
-        match value {
-            VisibilityParam::Internal => Visibility::Internal,
-            VisibilityParam::Public => Visibility::Public,
-        }
+vocabulary! {
+    /// How a postmortem is returned.
+    #[derive(Default)]
+    pub(crate) enum Format ("format") {
+        /// The whole rendered document.
+        #[default]
+        Markdown = "markdown" | "md",
+        /// Each section's text with its provenance.
+        Json = "json",
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::domain::Severity;
 
     #[test]
-    fn every_entry_kind_param_maps_to_the_kind_of_the_same_name() {
-        let names = [
-            "note",
-            "status_change",
-            "severity_change",
-            "role_change",
-            "field_change",
-            "finding",
-            "hypothesis",
-            "decision",
-            "action",
-            "runbook_step",
-            "stakeholder_update",
-            "alert",
-            "change",
-        ];
-        for name in names {
-            let param: EntryKindParam = serde_json::from_value(name.into()).unwrap();
-            assert_eq!(EntryKind::from(param).as_str(), name);
+    fn words_are_read_in_any_case_and_spelling() {
+        for text in ["SEV2", "sev2", "SEV-2", "Sev 2", "sev_2"] {
+            let word: Word<Severity> = serde_json::from_value(json!(text)).unwrap();
+            assert_eq!(word.0, Severity::Sev2, "{text}");
         }
+        let status: Word<Status> = serde_json::from_value(json!("Mitigated")).unwrap();
+        assert_eq!(status.0, Status::Monitoring);
+        let err = serde_json::from_value::<Word<Severity>>(json!("SEV9")).unwrap_err();
+        assert!(err.to_string().contains("`SEV1`, `SEV2`"), "{err}");
+    }
+
+    #[test]
+    fn one_value_stands_for_a_list() {
+        let one: Words<Word<Severity>> = serde_json::from_value(json!("sev4")).unwrap();
+        assert_eq!(one.0, vec![Word(Severity::Sev4)]);
+        let many: Words<Word<Severity>> = serde_json::from_value(json!(["SEV1", "sev2"])).unwrap();
+        assert_eq!(many.0.len(), 2);
+        assert!(serde_json::from_value::<Words<Word<Severity>>>(json!(["SEV1", "SEV9"])).is_err());
+    }
+
+    #[test]
+    fn times_are_absolute_with_a_zone_or_relative() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let cases = [
+            ("2026-12-01T09:30:00Z", "2026-12-01T09:30:00+00:00"),
+            ("2026-12-01T11:30:00+02:00", "2026-12-01T09:30:00+00:00"),
+            ("-30m", "2026-12-01T09:30:00+00:00"),
+            ("-2h", "2026-12-01T08:00:00+00:00"),
+            ("-1d", "2026-11-30T10:00:00+00:00"),
+            ("now", "2026-12-01T10:00:00+00:00"),
+        ];
+        for (text, expected) in cases {
+            let when: When = serde_json::from_value(json!(text)).unwrap();
+            assert_eq!(when.at(now).to_rfc3339(), expected, "{text}");
+        }
+        let naive = serde_json::from_value::<When>(json!("2026-12-01T09:30:00")).unwrap_err();
+        assert!(naive.to_string().contains("add `Z`"), "{naive}");
+        let nonsense = serde_json::from_value::<When>(json!("-3 fortnights")).unwrap_err();
+        assert!(nonsense.to_string().contains("-15m"), "{nonsense}");
     }
 }

@@ -20,19 +20,19 @@ async fn each_status_change_stamps_its_timestamp_once_and_records_the_move() {
     // SEV3: a SEV1 or SEV2 incident would also need a published postmortem to close.
     let reference = declare(&client, "API latency", "SEV3").await;
     let investigating = move_to(&client, &reference, "investigating").await;
-    assert!(investigating["acknowledged_at"].is_string());
+    assert!(investigating["times"]["acknowledged_at"].is_string());
     assert_eq!(investigating["version"], 2);
     let identified = move_to(&client, &reference, "identified").await;
-    let first_identified = identified["identified_at"].clone();
+    let first_identified = identified["times"]["identified_at"].clone();
     assert!(first_identified.is_string());
     move_to(&client, &reference, "investigating").await;
     let again = move_to(&client, &reference, "identified").await;
     assert_eq!(
-        again["identified_at"], first_identified,
+        again["times"]["identified_at"], first_identified,
         "only the first entry stamps"
     );
     let monitoring = move_to(&client, &reference, "monitoring").await;
-    assert!(monitoring["mitigated_at"].is_string());
+    assert!(monitoring["times"]["mitigated_at"].is_string());
     let resolved = ok(call(
         &client,
         "resolve_incident",
@@ -41,10 +41,16 @@ async fn each_status_change_stamps_its_timestamp_once_and_records_the_move() {
     .await);
     assert_eq!(resolved["status"], "resolved");
     assert_eq!(resolved["resolution"], "Scaled the pool");
-    assert_eq!(resolved["mitigated_at"], monitoring["mitigated_at"]);
+    assert_eq!(
+        resolved["times"]["mitigated_at"],
+        monitoring["times"]["mitigated_at"]
+    );
     let closed = move_to(&client, &reference, "closed").await;
-    assert!(closed["closed_at"].is_string());
-    assert_eq!(closed["allowed_next_statuses"], json!([]));
+    assert!(closed["times"]["closed_at"].is_string());
+    assert!(
+        closed.get("allowed_next_statuses").is_none(),
+        "terminal: no next statuses"
+    );
 
     let changes = ok(call(
         &client,
@@ -95,8 +101,11 @@ async fn resolving_straight_from_investigating_also_stamps_mitigation() {
         json!({"incident": reference, "resolution": "Rolled back"}),
     )
     .await);
-    assert!(resolved["mitigated_at"].is_string());
-    assert_eq!(resolved["mitigated_at"], resolved["resolved_at"]);
+    assert!(resolved["times"]["mitigated_at"].is_string());
+    assert_eq!(
+        resolved["times"]["mitigated_at"],
+        resolved["times"]["resolved_at"]
+    );
     let brief = ok(call(&client, "get_incident", json!({"incident": reference})).await);
     let names: Vec<(&str, bool)> = brief["durations"]
         .as_array()
@@ -179,7 +188,7 @@ async fn reopening_needs_a_reason_and_clears_the_resolution_time() {
     )
     .await);
     assert_eq!(reopened["status"], "investigating");
-    assert!(reopened["resolved_at"].is_null());
+    assert!(reopened["times"]["resolved_at"].is_null());
     let timeline = ok(call(
         &client,
         "get_timeline",
@@ -273,11 +282,10 @@ async fn declining_from_triage_is_terminal() {
     )
     .await);
     assert_eq!(declined["status"], "declined");
-    assert!(declined["acknowledged_at"].is_null());
+    assert!(declined["times"]["acknowledged_at"].is_null());
     let brief = ok(call(&client, "get_incident", json!({"incident": reference})).await);
-    assert_eq!(
-        brief["durations"],
-        json!([]),
-        "a declined incident has no running clocks"
+    assert!(
+        brief.get("durations").is_none(),
+        "a declined incident has no running clocks: {brief}"
     );
 }

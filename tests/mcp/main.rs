@@ -11,6 +11,7 @@ mod action_items;
 mod bad_input;
 mod connections;
 mod deadlines;
+mod forgiving;
 mod hostile_text;
 mod http_wire;
 mod incidents;

@@ -246,7 +246,7 @@ async fn drafting_again_with_nothing_new_writes_nothing() {
     draft(&client, &incident).await;
     let before = db.fingerprint().await;
     let again = draft(&client, &incident).await;
-    assert_eq!(again["refreshed_sections"], json!([]));
+    assert!(again.get("refreshed_sections").is_none(), "{again}");
     assert_eq!(again["postmortem"]["version"], 1);
     assert_eq!(db.fingerprint().await, before);
 }

@@ -124,7 +124,7 @@ async fn find_runbooks_ranks_alerts_over_services_over_text_and_says_why() {
     assert_eq!(reasons[1], "service `checkout-api`");
     assert!(reasons[2].as_str().unwrap().starts_with("text rank "));
     let text_only = &found["runbooks"][2];
-    assert_eq!(text_only["matched_services"], json!([]));
+    assert!(text_only.get("matched_services").is_none(), "{text_only}");
     assert!(text_only["text_rank"].as_f64().unwrap() > 0.0);
     assert!(best["score"].as_f64().unwrap() > found["runbooks"][1]["score"].as_f64().unwrap());
     assert_eq!(found["truncated"], false);

@@ -185,8 +185,8 @@ fn statuses_round_trip_through_their_wire_spelling() {
     }
     assert_eq!(
         "resolving".parse::<Status>().unwrap_err(),
-        "unknown incident status `resolving`: use one of triage, investigating, identified, \
-         monitoring, resolved, closed, declined, merged"
+        "unknown incident status `resolving`: use one of `triage`, `investigating`, \
+         `identified`, `monitoring`, `resolved`, `closed`, `declined`, `merged`"
     );
 }
 

@@ -122,9 +122,9 @@ fn kinds_and_visibilities_round_trip_through_their_wire_spelling() {
     }
     assert_eq!(
         "memo".parse::<EntryKind>().unwrap_err(),
-        "unknown timeline entry kind `memo`: use one of note, status_change, severity_change, \
-         role_change, field_change, finding, hypothesis, decision, action, runbook_step, \
-         stakeholder_update, alert, change"
+        "unknown timeline entry kind `memo`: use one of `note`, `status_change`, \
+         `severity_change`, `role_change`, `field_change`, `finding`, `hypothesis`, `decision`, \
+         `action`, `runbook_step`, `stakeholder_update`, `alert`, `change`"
     );
     for visibility in [Visibility::Internal, Visibility::Public] {
         assert_eq!(visibility.as_str().parse(), Ok(visibility));

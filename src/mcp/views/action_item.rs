@@ -20,8 +20,10 @@ pub struct ActionItemView {
     /// What to do.
     pub title: String,
     /// Who does it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// When it is due (YYYY-MM-DD).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub due_on: Option<NaiveDate>,
     /// `P1` (most urgent) to `P4`.
     pub priority: String,
@@ -32,6 +34,7 @@ pub struct ActionItemView {
     /// True when it is open or in progress and its due date has passed (UTC).
     pub overdue: bool,
     /// The ticket in an external tracker.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_url: Option<String>,
     /// Pass as `expected_version` to make sure nobody changed it since you read it.
     pub version: i64,
@@ -42,6 +45,7 @@ pub struct ActionItemView {
     /// Last change.
     pub updated_at: DateTime<Utc>,
     /// When it became `done` or `wont_do`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<DateTime<Utc>>,
 }
 
@@ -86,8 +90,10 @@ pub struct ActionItemRowView {
     /// What to do.
     pub title: String,
     /// Who does it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// When it is due (YYYY-MM-DD).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub due_on: Option<NaiveDate>,
     /// `P1` to `P4`.
     pub priority: String,
@@ -127,6 +133,7 @@ pub struct ActionItemListView {
     /// True when more items match: pass `next_cursor` as `cursor` to read on.
     pub truncated: bool,
     /// Cursor of the next page, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// The server time of this answer; `overdue` is judged against its date.
     pub now: DateTime<Utc>,

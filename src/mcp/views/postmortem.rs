@@ -27,6 +27,7 @@ pub struct SectionView {
     /// Who changed it last.
     pub updated_by: String,
     /// The markdown (with `format: json`; otherwise read `markdown`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
 }
 
@@ -62,24 +63,30 @@ pub struct PostmortemView {
     /// `draft`, `in_review` or `published`.
     pub status: String,
     /// Statuses `update_postmortem` accepts from here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed_next_statuses: Vec<String>,
     /// Pass as `expected_version` to `update_postmortem`.
     pub version: i64,
     /// When `draft_postmortem` last gathered the facts.
     pub facts_as_of: DateTime<Utc>,
     /// Set when the facts were gathered while the incident was open: they are incomplete.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
     /// Sections still to write before publishing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unwritten_sections: Vec<String>,
     /// Every section, in document order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<SectionView>,
     /// The whole document rendered with the postmortem template (markdown format).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub markdown: Option<String>,
     /// When it was first drafted.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
     /// When it was (last) published.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub published_at: Option<DateTime<Utc>>,
 }
 
@@ -121,8 +128,10 @@ pub struct DraftedView {
     /// True when this call created the postmortem; false when it refreshed it.
     pub created: bool,
     /// Generated sections whose text changed with this call.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refreshed_sections: Vec<String>,
     /// Edited sections that were left as their writers left them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kept_edited_sections: Vec<String>,
     /// The postmortem, with its markdown.
     pub postmortem: PostmortemView,
@@ -143,8 +152,10 @@ impl From<&Drafted> for DraftedView {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct UpdatedView {
     /// Sections whose text changed (they are now `edited`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changed_sections: Vec<String>,
     /// The status before, when it moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_status: Option<String>,
     /// The postmortem (read the document with `get_postmortem`).
     pub postmortem: PostmortemView,

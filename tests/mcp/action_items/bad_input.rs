@@ -181,8 +181,8 @@ async fn list_action_items_refuses_bad_input() {
             "`due_before`",
         ),
         invalid(
-            "status a string",
-            with(&base, "status", json!("open")),
+            "status a number",
+            with(&base, "status", json!(3)),
             "`status`",
         ),
         invalid(

@@ -318,7 +318,7 @@ async fn record_runbook_step_refuses_bad_input() {
         ),
         Case(
             "unknown outcome",
-            with("outcome", json!("done")),
+            with("outcome", json!("maybe")),
             INVALID,
             &["succeeded", "skipped"],
             Some("outcome"),

@@ -1,4 +1,4 @@
-//! What the runbook tools return: the only definition of their output schemas.
+//! Runbooks: matches with their reasons, whole runbooks with their steps, steps recorded.
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -16,22 +16,29 @@ pub(crate) struct RunbookMatchView {
     /// Title.
     pub(crate) title: String,
     /// Services it applies to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) services: Vec<String>,
     /// Alert names it answers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) alerts: Vec<String>,
     /// Tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) tags: Vec<String>,
     /// The severity its incidents usually have.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) severity_hint: Option<String>,
     /// Newest version.
     pub(crate) version: i64,
     /// Ranking score: 4 per matching alert, 2 per matching service, plus the text rank (0–1).
     pub(crate) score: f32,
     /// Why it matched, e.g. "alert `HighErrorRate`", "service `checkout-api`", "text rank 0.41".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) reasons: Vec<String>,
     /// The searched services it lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) matched_services: Vec<String>,
     /// The searched alerts it answers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) matched_alerts: Vec<String>,
     /// How well the words matched, 0–1 (0 when no words matched).
     pub(crate) text_rank: f32,
@@ -41,12 +48,16 @@ pub(crate) struct RunbookMatchView {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct CriteriaView {
     /// Services looked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) services: Vec<String>,
     /// Alert names looked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) alerts: Vec<String>,
     /// Words looked for (any of them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) words: Vec<String>,
     /// The incident whose facts were added, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) incident: Option<String>,
 }
 
@@ -122,8 +133,10 @@ pub(crate) struct StepView {
     /// The step's first paragraph, without its marker.
     pub(crate) text: String,
     /// The whole step as written (commands, sub-steps) when it has more than `text`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) detail: Option<String>,
     /// The section it is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) section: Option<String>,
     /// Its line in the document.
     pub(crate) line: u64,
@@ -160,40 +173,56 @@ pub(crate) struct RunbookView {
     /// `local` (synced from the runbooks folder) or `remote` (fetched from `url`).
     pub(crate) source: String,
     /// The slug (local runbooks, and remote ones with front matter).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) slug: Option<String>,
     /// The URL it was fetched from (remote runbooks).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) url: Option<String>,
     /// Title, from the front matter.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) title: Option<String>,
     /// Services it applies to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) services: Vec<String>,
     /// Alert names it answers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) alerts: Vec<String>,
     /// Tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) tags: Vec<String>,
     /// The severity its incidents usually have.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) severity_hint: Option<String>,
     /// This version (local runbooks); pass it to `record_runbook_step`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) version: Option<i64>,
     /// The newest version (local runbooks).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) latest_version: Option<i64>,
     /// SHA-256 of the markdown: identifies the exact text.
     pub(crate) content_hash: String,
     /// When this version was loaded (local runbooks).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) loaded_at: Option<DateTime<Utc>>,
     /// When its file left the runbooks folder; archived runbooks are kept for old incidents.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) archived_at: Option<DateTime<Utc>>,
     /// The last time the host confirmed this content (remote runbooks).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) fetched_at: Option<DateTime<Utc>>,
     /// True when the host could not be reached and this is the cached copy.
     pub(crate) stale: bool,
     /// Why the copy is stale.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stale_reason: Option<String>,
     /// Why the front matter of a remote document was not used (it is then read as plain markdown).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) front_matter_error: Option<String>,
     /// Level-2 sections.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) sections: Vec<SectionView>,
     /// Numbered steps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) steps: Vec<StepView>,
     /// The whole document.
     pub(crate) markdown: String,
