@@ -31,7 +31,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::domain::{Incident, IncidentRef};
 use crate::integrations::runbook_fetch::{FetchLimits, RunbookFetcher};
-use crate::store;
+use crate::store::{self, Lock};
 
 /// The application: a handle on the database and the settings use cases need. Cheap to
 /// clone; share one per process.
@@ -130,12 +130,8 @@ async fn commit(tx: Transaction<'static, Postgres>) -> Result<()> {
 }
 
 /// Loads an incident or fails with `not_found`.
-async fn load(
-    conn: &mut PgConnection,
-    reference: IncidentRef,
-    for_update: bool,
-) -> Result<Incident> {
-    store::incidents::find(conn, reference, for_update)
+async fn load(conn: &mut PgConnection, reference: IncidentRef, lock: Lock) -> Result<Incident> {
+    store::incidents::find(conn, reference, lock)
         .await?
         .ok_or(Error::NotFound(reference))
 }

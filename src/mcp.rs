@@ -94,7 +94,7 @@ impl FirebreakServer {
     }
 
     /// Every tool, with its schemas compacted (see [`schemas`]).
-    fn tools() -> ToolRouter<FirebreakServer> {
+    pub(crate) fn tools() -> ToolRouter<FirebreakServer> {
         let mut router = Self::incident_tools()
             + Self::lifecycle_tools()
             + Self::timeline_tools()

@@ -110,6 +110,15 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// Whether a lookup locks the row it finds until the transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// Read it only.
+    None,
+    /// `select … for update`: other writers wait until this transaction ends.
+    ForUpdate,
+}
+
 /// Result alias for store functions.
 pub type Result<T> = std::result::Result<T, Error>;
 

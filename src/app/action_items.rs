@@ -13,8 +13,8 @@ use crate::domain::timeline::data::{
     ActionItemAdded, ActionItemUpdated, EditAction, EditedObject, EntryData, FieldChanged,
 };
 use crate::domain::{EntryKind, FieldChange, IncidentRef, NewEntry, ValidationError, validation};
-use crate::store;
 use crate::store::action_items::{ListFilter, ListPosition};
+use crate::store::{self, Lock};
 
 /// Most rows per page.
 const LIST_PAGE_MAX: i64 = 100;
@@ -62,7 +62,7 @@ impl App {
         let new = NewActionItem::parse(request, now.date_naive())?;
         let actor = write.actor();
         self.write_in_transaction(write, now, async |tx| {
-            let incident = load(tx, reference, false).await?;
+            let incident = load(tx, reference, Lock::None).await?;
             let item = store::action_items::insert(tx, incident.id, &new, actor, now).await?;
             let entry = added_entry(&item, now);
             store::timeline::append(tx, incident.id, &[entry], actor, now).await?;
@@ -85,7 +85,7 @@ impl App {
         let changes = changes.parse(now.date_naive())?;
         let actor = write.actor();
         self.write_in_transaction(write, now, async |tx| {
-            let mut item = store::action_items::find(tx, reference, true)
+            let mut item = store::action_items::find(tx, reference, Lock::ForUpdate)
                 .await?
                 .ok_or(Error::ActionItemNotFound(reference))?;
             if let Some(expected) = expected_version
@@ -121,7 +121,7 @@ impl App {
         let now = Utc::now();
         let mut conn = self.autocommit().await?;
         let incident_id = match query.incident {
-            Some(reference) => Some(load(&mut conn, reference, false).await?.id),
+            Some(reference) => Some(load(&mut conn, reference, Lock::None).await?.id),
             None => None,
         };
         let filter = ListFilter {

@@ -14,7 +14,7 @@ use crate::domain::{
     IncidentRef, NewEntry, NewIncident, NewRoleAssignment, Role, RoleAssignment, SpanMeasure,
     Status, TimelineEntry, durations::durations,
 };
-use crate::store;
+use crate::store::{self, Lock};
 
 /// How many timeline entries the brief shows.
 const BRIEF_TIMELINE_ENTRIES: i64 = 20;
@@ -162,7 +162,7 @@ async fn apply_changes(
     now: DateTime<Utc>,
 ) -> Result<Incident> {
     for _ in 0..OPTIMISTIC_ATTEMPTS {
-        let mut incident = load(conn, reference, false).await?;
+        let mut incident = load(conn, reference, Lock::None).await?;
         check_version(&incident, expected_version)?;
         let changed = incident.apply(changes.clone());
         if changed.is_empty() {

@@ -11,7 +11,7 @@ use crate::domain::{
     EntryKind, Incident, IncidentRef, MergeTarget, NewEntry, Status, StatusChange, Transition,
     validation,
 };
-use crate::store;
+use crate::store::{self, Lock};
 
 /// A requested status change, as the caller named it.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ impl App {
         let now = Utc::now();
         let actor = write.actor();
         self.write_in_transaction(write, now, async |tx| {
-            let mut incident = load(tx, reference, true).await?;
+            let mut incident = load(tx, reference, Lock::ForUpdate).await?;
             check_version(&incident, request.expected_version)?;
             let merged_into = match request.merged_into {
                 Some(target) => Some(merge_target(tx, target).await?),
@@ -118,7 +118,7 @@ impl App {
 
 /// Loads (and locks) the incident being merged into.
 async fn merge_target(conn: &mut sqlx::PgConnection, target: IncidentRef) -> Result<MergeTarget> {
-    let incident = store::incidents::find(conn, target, true)
+    let incident = store::incidents::find(conn, target, Lock::ForUpdate)
         .await?
         .ok_or_else(|| {
             Error::Invalid(crate::domain::ValidationError::new(

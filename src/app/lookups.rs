@@ -3,7 +3,7 @@
 
 use crate::app::{App, Result, load};
 use crate::domain::{Incident, IncidentRef, Status, TimelineEntry, ValidationError};
-use crate::store;
+use crate::store::{self, Lock};
 
 /// Most timeline entries one lookup returns.
 const RECENT_MAX: i64 = 500;
@@ -40,7 +40,7 @@ impl App {
     ) -> Result<RecentTimeline> {
         let limit = limit.clamp(1, RECENT_MAX);
         let mut conn = self.autocommit().await?;
-        let incident = load(&mut conn, reference, false).await?;
+        let incident = load(&mut conn, reference, Lock::None).await?;
         let (entries, total) = store::timeline::recent(&mut conn, incident.id, limit).await?;
         Ok(RecentTimeline {
             incident,

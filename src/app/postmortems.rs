@@ -18,7 +18,7 @@ use crate::domain::timeline::data::{
     EditAction, EditedObject, EntryData, PostmortemDrafted, PostmortemUpdated, StatusStep,
 };
 use crate::domain::{EntryKind, Incident, IncidentRef, NewEntry, Status, TransitionError};
-use crate::store;
+use crate::store::{self, Lock};
 
 /// A postmortem with the incident it belongs to.
 #[derive(Debug, Clone)]
@@ -51,6 +51,15 @@ pub struct Updated {
     pub edit: Edit,
 }
 
+/// Whether a postmortem is read with its rendered document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rendering {
+    /// Render the document (the template runs).
+    Markdown,
+    /// Sections only.
+    SectionsOnly,
+}
+
 /// A requested change to a postmortem.
 #[derive(Debug, Clone, Default)]
 pub struct PostmortemUpdate {
@@ -75,11 +84,11 @@ impl App {
         let actor = write.actor();
         self.write_in_transaction(write, now, async |tx| {
             // The incident lock serialises drafts, so two first drafts cannot both insert.
-            let incident = load(tx, reference, true).await?;
+            let incident = load(tx, reference, Lock::ForUpdate).await?;
             refuse_non_incidents(&incident)?;
             let gathered = facts::gather(tx, &incident).await?;
             let generated = postmortem::generate(&gathered.facts(&incident), now);
-            let existing = store::postmortems::find(tx, incident.id, true).await?;
+            let existing = store::postmortems::find(tx, incident.id, Lock::ForUpdate).await?;
             let (mut postmortem, refresh, is_new, is_changed) = match existing {
                 Some(mut postmortem) => {
                     let was = postmortem.facts_incident_status;
@@ -128,19 +137,19 @@ impl App {
         .await
     }
 
-    /// The incident's postmortem, rendered to markdown when `with_markdown`.
+    /// The incident's postmortem, rendered to markdown when `rendering` asks for it.
     #[tracing::instrument(skip_all, fields(incident = %reference))]
     pub async fn postmortem(
         &self,
         reference: IncidentRef,
-        with_markdown: bool,
+        rendering: Rendering,
     ) -> Result<PostmortemDocument> {
         let mut conn = self.autocommit().await?;
-        let incident = load(&mut conn, reference, false).await?;
-        let postmortem = store::postmortems::find(&mut conn, incident.id, false)
+        let incident = load(&mut conn, reference, Lock::None).await?;
+        let postmortem = store::postmortems::find(&mut conn, incident.id, Lock::None)
             .await?
             .ok_or_else(|| Error::NoPostmortem(incident.reference()))?;
-        let markdown = if with_markdown {
+        let markdown = if rendering == Rendering::Markdown {
             Some(self.render_postmortem(&incident, &postmortem)?)
         } else {
             None
@@ -155,7 +164,7 @@ impl App {
     /// The incident's postmortem as markdown, or `None` when it has not been drafted yet.
     #[tracing::instrument(skip_all, fields(incident = %reference))]
     pub async fn postmortem_markdown(&self, reference: IncidentRef) -> Result<Option<String>> {
-        match self.postmortem(reference, true).await {
+        match self.postmortem(reference, Rendering::Markdown).await {
             Ok(document) => Ok(document.markdown),
             Err(Error::NoPostmortem(_)) => Ok(None),
             Err(err) => Err(err),
@@ -183,8 +192,8 @@ impl App {
         let now = Utc::now();
         let actor = write.actor();
         self.write_in_transaction(write, now, async |tx| {
-            let incident = load(tx, reference, false).await?;
-            let mut postmortem = store::postmortems::find(tx, incident.id, true)
+            let incident = load(tx, reference, Lock::None).await?;
+            let mut postmortem = store::postmortems::find(tx, incident.id, Lock::ForUpdate)
                 .await?
                 .ok_or_else(|| Error::NoPostmortem(incident.reference()))?;
             if let Some(expected) = update.expected_version

@@ -8,7 +8,7 @@ use crate::domain::timeline::data::{EntryData, RoleChanged};
 use crate::domain::{
     EntryKind, IncidentRef, NewEntry, NewRoleAssignment, Role, RoleAssignment, validation,
 };
-use crate::store;
+use crate::store::{self, Lock};
 
 /// An incident's current role holders after an assignment.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ impl App {
         let actor = write.actor();
         self.write_in_transaction(write, now, async |tx| {
             // The row lock serialises role changes on one incident.
-            let incident = load(tx, reference, true).await?;
+            let incident = load(tx, reference, Lock::ForUpdate).await?;
             if !store::roles::is_current(tx, incident.id, &assignment).await? {
                 let previous = if role.is_single_holder() {
                     store::roles::close_current(tx, incident.id, role, now).await?

@@ -16,7 +16,7 @@ use crate::app::{App, Error, Result};
 use crate::domain::runbook::{Criteria, RunbookMatch, RunbookSummary, StoredRunbook};
 use crate::domain::{IncidentRef, ValidationError, validation};
 use crate::integrations::runbook_fetch::{FetchLimits, RunbookFetcher};
-use crate::store;
+use crate::store::{self, Lock};
 
 /// Most matches `find_runbooks` returns.
 const FIND_MAX: i64 = 50;
@@ -99,7 +99,7 @@ impl App {
         let mut conn = self.autocommit().await?;
         let incident = match request.incident {
             Some(reference) => {
-                let incident = crate::app::load(&mut conn, reference, false).await?;
+                let incident = crate::app::load(&mut conn, reference, Lock::None).await?;
                 criteria.add_incident(&incident);
                 Some(incident.reference())
             }
@@ -121,6 +121,76 @@ impl App {
     pub fn with_fetch_limits(mut self, limits: FetchLimits) -> Self {
         self.fetcher = fetcher(&self.settings.runbook_hosts, limits);
         self
+    }
+}
+
+/// Which runbook a caller asked for: a local one by slug (and version), or a remote one by URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunbookSource {
+    /// A synced runbook.
+    Local {
+        /// Its slug.
+        slug: String,
+        /// A version other than the newest.
+        version: Option<i64>,
+    },
+    /// A runbook fetched from an allow-listed host.
+    Remote {
+        /// Its URL, as given.
+        url: String,
+    },
+}
+
+impl RunbookSource {
+    /// Exactly one of `slug` and `url`; `version` only with `slug`.
+    pub fn parse(
+        slug: Option<String>,
+        version: Option<i64>,
+        url: Option<String>,
+    ) -> std::result::Result<RunbookSource, ValidationError> {
+        match (slug, url) {
+            (Some(raw), None) => Ok(RunbookSource::Local {
+                slug: self::slug("slug", &raw)?,
+                version,
+            }),
+            (None, Some(_)) if version.is_some() => Err(ValidationError::new(
+                "version",
+                "applies to local runbooks only: pass it with `slug`, not with `url`",
+            )),
+            (None, Some(url)) => Ok(RunbookSource::Remote { url }),
+            (Some(_), Some(_)) => Err(ValidationError::new(
+                "slug",
+                "and `url` were both given; pass exactly one: `slug` for a local runbook or `url` for a remote one",
+            )),
+            (None, None) => Err(ValidationError::new(
+                "slug",
+                "or `url` is required: pass `slug` for a local runbook (see find_runbooks) or `url` for a remote one",
+            )),
+        }
+    }
+}
+
+/// A runbook as read from its source.
+#[derive(Debug, Clone)]
+pub enum RunbookRead {
+    /// A synced runbook version.
+    Local(StoredRunbook),
+    /// A fetched (or cached) remote runbook.
+    Remote(RemoteRead),
+}
+
+impl App {
+    /// Reads the runbook `source` names.
+    pub async fn read_runbook(&self, source: RunbookSource) -> Result<RunbookRead> {
+        match source {
+            RunbookSource::Local { slug, version } => self
+                .runbook_version(&slug, version)
+                .await
+                .map(RunbookRead::Local),
+            RunbookSource::Remote { url } => {
+                self.remote_runbook(&url).await.map(RunbookRead::Remote)
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::app::{App, Error, Result, load};
 use crate::domain::{
     Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, ValidationError, Visibility, validation,
 };
-use crate::store;
+use crate::store::{self, Lock};
 
 /// Most entries per timeline page.
 pub(super) const TIMELINE_PAGE_MAX: i64 = 200;
@@ -85,7 +85,7 @@ impl App {
         let limit = validation::limit("limit", limit, TIMELINE_PAGE_DEFAULT, TIMELINE_PAGE_MAX)?;
         let after = cursor.map(parse_cursor).transpose()?;
         let mut conn = self.autocommit().await?;
-        let incident = load(&mut conn, reference, false).await?;
+        let incident = load(&mut conn, reference, Lock::None).await?;
         let mut entries =
             store::timeline::page(&mut conn, incident.id, kinds.as_deref(), after, limit + 1)
                 .await?;

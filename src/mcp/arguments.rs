@@ -86,3 +86,24 @@ fn path_error<T: DeserializeOwned>(arguments: &JsonObject) -> Option<(Option<Str
     let field = (path != ".").then_some(path);
     Some((field, err.into_inner().to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mcp::FirebreakServer;
+
+    /// A tool missing from [`locate`] would lose the field name in its argument errors.
+    #[test]
+    fn every_routed_tool_has_an_arm_that_locates_bad_arguments() {
+        let arguments: JsonObject = [("no_such_field".to_owned(), json!(1))]
+            .into_iter()
+            .collect();
+        for tool in FirebreakServer::tools().list_all() {
+            assert!(
+                locate(&tool.name, &arguments).is_some(),
+                "{} has no arm in arguments::locate",
+                tool.name
+            );
+        }
+    }
+}

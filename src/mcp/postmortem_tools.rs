@@ -8,7 +8,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::app::postmortems::PostmortemUpdate;
+use crate::app::postmortems::{PostmortemUpdate, Rendering};
 use crate::domain::IncidentRef;
 use crate::domain::postmortem::PostmortemStatus;
 use crate::mcp::FirebreakServer;
@@ -99,7 +99,12 @@ impl FirebreakServer {
     ) -> Result<Json<PostmortemView>, ToolError> {
         let reference = IncidentRef::parse("incident", &p.incident)?;
         let is_json = p.format.map(|w| w.0).unwrap_or_default() == Format::Json;
-        let document = self.app.postmortem(reference, !is_json).await?;
+        let rendering = if is_json {
+            Rendering::SectionsOnly
+        } else {
+            Rendering::Markdown
+        };
+        let document = self.app.postmortem(reference, rendering).await?;
         Ok(Json(PostmortemView::new(&document, is_json)))
     }
 

@@ -7,9 +7,9 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::app::runbooks::{FindRequest, StepReport, slug};
+use crate::app::runbooks::{FindRequest, RunbookSource, StepReport};
+use crate::domain::IncidentRef;
 use crate::domain::runbook::StepOutcome;
-use crate::domain::{IncidentRef, ValidationError};
 use crate::mcp::FirebreakServer;
 use crate::mcp::tool_error::ToolError;
 use crate::mcp::views::{FoundRunbooksView, RunbookView, StepRecordedView};
@@ -100,34 +100,9 @@ impl FirebreakServer {
         &self,
         Parameters(p): Parameters<GetRunbookParams>,
     ) -> Result<Json<RunbookView>, ToolError> {
-        match (p.slug, p.url) {
-            (Some(raw), None) => {
-                let slug = slug("slug", &raw)?;
-                let runbook = self.app.runbook_version(&slug, p.version).await?;
-                Ok(Json(RunbookView::local(&runbook)))
-            }
-            (None, Some(url)) => {
-                if p.version.is_some() {
-                    return Err(ValidationError::new(
-                        "version",
-                        "applies to local runbooks only: pass it with `slug`, not with `url`",
-                    )
-                    .into());
-                }
-                let read = self.app.remote_runbook(&url).await?;
-                Ok(Json(RunbookView::remote(&read)))
-            }
-            (Some(_), Some(_)) => Err(ValidationError::new(
-                "slug",
-                "and `url` were both given; pass exactly one: `slug` for a local runbook or `url` for a remote one",
-            )
-            .into()),
-            (None, None) => Err(ValidationError::new(
-                "slug",
-                "or `url` is required: pass `slug` for a local runbook (see find_runbooks) or `url` for a remote one",
-            )
-            .into()),
-        }
+        let source = RunbookSource::parse(p.slug, p.version, p.url)?;
+        let read = self.app.read_runbook(source).await?;
+        Ok(Json(RunbookView::from(&read)))
     }
 
     /// Record a runbook step taken on an incident, with its outcome and output (a

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::Actor;
 use crate::domain::action_item::{ActionItem, ActionItemRef, ActionItemStatus, NewActionItem};
-use crate::store::{Error, Result, actor};
+use crate::store::{Error, Lock, Result, actor};
 
 /// The columns every query returns, in `ActionItemRow` order (`a`: the item, `i`: its incident).
 macro_rules! item_columns {
@@ -109,11 +109,11 @@ pub async fn insert(
     row.try_into()
 }
 
-/// Loads an action item by reference; `for_update` locks its row until the transaction ends.
+/// Loads an action item by reference, locked as `lock` says.
 pub async fn find(
     conn: &mut PgConnection,
     reference: ActionItemRef,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Option<ActionItem>> {
     const BY_ID: &str = concat!(
         "select ",
@@ -137,7 +137,7 @@ pub async fn find(
         " from action_item a join incident i on i.id = a.incident_id where a.number = $1 \
           for update of a"
     );
-    let query = match (reference, for_update) {
+    let query = match (reference, lock == Lock::ForUpdate) {
         (ActionItemRef::Id(id), locked) => {
             sqlx::query_as(if locked { BY_ID_LOCKED } else { BY_ID }).bind(id)
         }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::domain::{
     Actor, Incident, IncidentRef, NewEntry, NewIncident, NewRoleAssignment, Severity, Status,
 };
-use crate::store::{Error, Result, actor, timeline};
+use crate::store::{Error, Lock, Result, actor, timeline};
 
 /// The columns every incident query returns, in `IncidentRow` order.
 macro_rules! incident_columns {
@@ -113,6 +113,11 @@ pub async fn next_number(conn: &mut PgConnection) -> Result<i64> {
 /// Inserts a declared incident in `triage` as `number` (from [`next_number`]), with its
 /// timeline entries and, if given, its first role holder, in one statement; returns the
 /// incident.
+///
+/// Parameters: $1–$10 the entries ([`timeline::bind_entries`]: $7 now, $8–$10 the actor),
+/// $11 id, $12 number, $13 title, $14 summary, $15 impact, $16 severity, $17 services,
+/// $18 labels, $19 dedup key, $20 impact started, $21 detected, $22–$24 the role (id, role,
+/// assignee).
 #[allow(
     clippy::too_many_arguments,
     reason = "one statement writes the incident, its entries and its role"
@@ -163,11 +168,11 @@ pub async fn insert_declared(
     row.try_into()
 }
 
-/// Loads an incident by reference; `for_update` locks the row until the transaction ends.
+/// Loads an incident by reference, locked as `lock` says.
 pub async fn find(
     conn: &mut PgConnection,
     reference: IncidentRef,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Option<Incident>> {
     const BY_ID: &str = concat!(
         "select ",
@@ -189,7 +194,7 @@ pub async fn find(
         incident_columns!(),
         " from incident where number = $1 for update"
     );
-    let query = match (reference, for_update) {
+    let query = match (reference, lock == Lock::ForUpdate) {
         (IncidentRef::Id(id), locked) => {
             sqlx::query_as(if locked { BY_ID_LOCKED } else { BY_ID }).bind(id)
         }
@@ -217,6 +222,9 @@ pub async fn open_with_dedup_key(conn: &mut PgConnection, key: &str) -> Result<O
 /// timeline, in one statement, if the stored row is still at `incident.version`. Returns the
 /// stored row, or `None` when another writer changed the incident first (nothing is written
 /// then).
+///
+/// Parameters: $1–$10 the entries ([`timeline::bind_entries`]: $7 now, $8–$10 the actor),
+/// $11 id, $12 the version read, $13–$28 the fields in the order of the `set` list.
 pub async fn save_with_entries(
     conn: &mut PgConnection,
     incident: &Incident,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::postmortem::{Origin, Postmortem, PostmortemStatus, Section, SectionName};
 use crate::domain::{Actor, Status};
-use crate::store::{Error, Result, actor};
+use crate::store::{Error, Lock, Result, actor};
 
 #[derive(FromRow)]
 struct PostmortemRow {
@@ -52,12 +52,12 @@ impl TryFrom<SectionRow> for Section {
     }
 }
 
-/// The incident's postmortem with its sections in document order; `for_update` locks it until
+/// The incident's postmortem with its sections in document order, locked as `lock` says until
 /// the transaction ends.
 pub async fn find(
     conn: &mut PgConnection,
     incident_id: Uuid,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Option<Postmortem>> {
     const SQL: &str = "select incident_id, status, version, facts_as_of, facts_incident_status, \
         created_by_principal, created_by_client, created_by_channel, created_at, updated_at, \
@@ -65,10 +65,14 @@ pub async fn find(
     const SQL_LOCKED: &str = "select incident_id, status, version, facts_as_of, \
         facts_incident_status, created_by_principal, created_by_client, created_by_channel, \
         created_at, updated_at, published_at from postmortem where incident_id = $1 for update";
-    let row: Option<PostmortemRow> = sqlx::query_as(if for_update { SQL_LOCKED } else { SQL })
-        .bind(incident_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row: Option<PostmortemRow> = sqlx::query_as(if lock == Lock::ForUpdate {
+        SQL_LOCKED
+    } else {
+        SQL
+    })
+    .bind(incident_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(row) = row else {
         return Ok(None);
     };

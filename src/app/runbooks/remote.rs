@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 
-use crate::app::{App, Error, Result, commit};
+use crate::app::{App, Error, Result};
 use crate::domain::ValidationError;
 use crate::domain::runbook::{CachedRunbook, RemoteRunbook, content_hash};
 use crate::integrations::runbook_fetch::{FetchError, Fetched, Validators};
@@ -35,12 +35,8 @@ impl App {
             .map_err(|err| ValidationError::new("url", err.to_string()))?;
         let key = url.as_str();
         // The fetch happens outside any transaction: a slow host must not hold a connection.
-        let cached = {
-            let mut tx = self.begin().await?;
-            let cached = store::runbook_cache::find(&mut tx, key).await?;
-            commit(tx).await?;
-            cached
-        };
+        // Each cache statement stands alone: no BEGIN/COMMIT around them.
+        let cached = store::runbook_cache::find(&mut *self.autocommit().await?, key).await?;
         let validators = cached
             .as_ref()
             .map_or_else(Validators::default, |c| Validators {
@@ -51,9 +47,8 @@ impl App {
         let now = Utc::now();
         let (copy, stale_reason) = match fetched {
             Ok(Fetched::NotModified) => {
-                let mut tx = self.begin().await?;
-                let confirmed = store::runbook_cache::confirm(&mut tx, key, now).await?;
-                commit(tx).await?;
+                let confirmed =
+                    store::runbook_cache::confirm(&mut *self.autocommit().await?, key, now).await?;
                 match confirmed.or(cached) {
                     Some(copy) => (copy, None),
                     None => return Err(upstream(key, &FetchError::Status(304))),
@@ -73,9 +68,8 @@ impl App {
                     fetched_at: now,
                     changed_at: now,
                 };
-                let mut tx = self.begin().await?;
-                let saved = store::runbook_cache::save(&mut tx, &fresh).await?;
-                commit(tx).await?;
+                let saved =
+                    store::runbook_cache::save(&mut *self.autocommit().await?, &fresh).await?;
                 (saved, None)
             }
             Err(err) if err.is_refusal() => {

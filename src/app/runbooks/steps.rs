@@ -9,7 +9,7 @@ use crate::domain::runbook::{StepOutcome, StepRecord};
 use crate::domain::{
     EntryData, EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility, validation,
 };
-use crate::store;
+use crate::store::{self, Lock};
 
 /// A step that was recorded.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl App {
             validation::timestamp("occurred_at", report.occurred_at, now)?.unwrap_or(now);
         let actor = write.actor();
         self.write_in_transaction(write, now, async |tx| {
-            let incident = load(tx, report.incident, false).await?;
+            let incident = load(tx, report.incident, Lock::None).await?;
             let runbook = find(tx, &slug, report.version).await?;
             let record = StepRecord::parse(&runbook, report.step, report.outcome, report.output)?;
             let entry = NewEntry {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::app::runbooks::{RecordedStep, RemoteRead, RunbookMatches};
+use crate::app::runbooks::{RecordedStep, RemoteRead, RunbookMatches, RunbookRead};
 use crate::domain::runbook::{Body, FrontMatter, Step, StepKind, StoredRunbook};
 use crate::mcp::views::EntryView;
 
@@ -329,6 +329,15 @@ impl From<&RecordedStep> for StepRecordedView {
             risky: record.kind == StepKind::Risky,
             outcome: record.outcome.to_string(),
             entry: EntryView::from(&recorded.entry),
+        }
+    }
+}
+
+impl From<&RunbookRead> for RunbookView {
+    fn from(read: &RunbookRead) -> Self {
+        match read {
+            RunbookRead::Local(stored) => RunbookView::local(stored),
+            RunbookRead::Remote(remote) => RunbookView::remote(remote),
         }
     }
 }
