@@ -7,6 +7,7 @@ mod incidents;
 mod lifecycle;
 mod listing;
 mod lookups;
+mod page;
 pub mod postmortems;
 mod roles;
 pub mod runbooks;

@@ -1,10 +1,10 @@
 //! Action items: add, edit and list the follow-up work of incidents. Each add and edit is
 //! recorded on the incident's timeline with its actor.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::app::write::{Write, Written};
-use crate::app::{App, Error, Result, load};
+use crate::app::{App, Error, Result, load, page};
 use crate::domain::action_item::{
     ActionItem, ActionItemChanges, ActionItemRef, ActionItemRequest, ActionItemStatus,
     NewActionItem,
@@ -12,7 +12,7 @@ use crate::domain::action_item::{
 use crate::domain::timeline::data::{
     ActionItemAdded, ActionItemUpdated, EditAction, EditedObject, EntryData, FieldChanged,
 };
-use crate::domain::{EntryKind, FieldChange, IncidentRef, NewEntry, ValidationError, validation};
+use crate::domain::{EntryKind, FieldChange, IncidentRef, NewEntry, validation};
 use crate::store::action_items::{ListFilter, ListPosition};
 use crate::store::{self, Lock};
 
@@ -117,7 +117,7 @@ impl App {
     pub async fn list_action_items(&self, query: ActionItemQuery) -> Result<ActionItemPage> {
         let limit = validation::limit("limit", query.limit, LIST_PAGE_DEFAULT, LIST_PAGE_MAX)?;
         let owner = validation::optional_name("owner", query.owner)?;
-        let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+        let after: Option<ListPosition> = page::position(query.cursor.as_deref())?;
         let now = Utc::now();
         let mut conn = self.autocommit().await?;
         let incident_id = match query.incident {
@@ -131,46 +131,18 @@ impl App {
             overdue: query.overdue,
             today: now.date_naive(),
         };
-        let mut items = store::action_items::list(&mut conn, &filter, after, limit + 1).await?;
-        let next_cursor = if items.len() as i64 > limit {
-            items.truncate(limit as usize);
-            items.last().map(cursor)
-        } else {
-            None
-        };
+        let items =
+            store::action_items::list(&mut conn, &filter, after, page::fetch_limit(limit)).await?;
+        let page = page::cut(items, limit, |item| ListPosition {
+            due_on: item.due_on,
+            number: item.number,
+        });
         Ok(ActionItemPage {
-            items,
-            next_cursor,
+            items: page.rows,
+            next_cursor: page.next_cursor,
             now,
         })
     }
-}
-
-/// Cursors are `a<due date or none>_<number>`.
-fn cursor(item: &ActionItem) -> String {
-    let due = item
-        .due_on
-        .map_or_else(|| "none".to_owned(), |d| d.to_string());
-    format!("a{due}_{}", item.number)
-}
-
-fn parse_cursor(cursor: &str) -> Result<ListPosition> {
-    let invalid = || {
-        ValidationError::new(
-            "cursor",
-            "is not a cursor this server issued; pass `next_cursor` from the previous page unchanged, with the same filters, or omit it to start at the beginning",
-        )
-    };
-    let (due, number) = cursor
-        .strip_prefix('a')
-        .and_then(|rest| rest.split_once('_'))
-        .ok_or_else(invalid)?;
-    let due = match due {
-        "none" => None,
-        date => Some(NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| invalid())?),
-    };
-    let number: i64 = number.parse().map_err(|_| invalid())?;
-    Ok((due, number))
 }
 
 fn added_entry(item: &ActionItem, now: DateTime<Utc>) -> NewEntry {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::{App, Result};
+use crate::app::{App, Result, page};
 use crate::domain::{IncidentSummary, Severity, Status, ValidationError, validation};
 use crate::store;
 use crate::store::incident_list::{ListFilter, ListPosition};
@@ -59,25 +59,20 @@ impl App {
     pub async fn list_incidents(&self, request: ListRequest) -> Result<IncidentPage> {
         let limit = validation::limit("limit", request.limit, LIST_PAGE_DEFAULT, LIST_PAGE_MAX)?;
         let filter = filter(&request)?;
-        let after = request
-            .cursor
-            .as_deref()
-            .map(|c| parse_cursor(c, filter.text.is_some()))
-            .transpose()?;
+        let after: Option<ListPosition> = page::position(request.cursor.as_deref())?;
+        if after.is_some_and(|p| p.is_ranked() != filter.text.is_some()) {
+            return Err(page::invalid_cursor().into());
+        }
         let mut conn = self.autocommit().await?;
-        let mut rows = store::incident_list::list(&mut conn, &filter, after, limit + 1).await?;
-        let next_cursor = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|last| match last.rank {
-                Some(rank) => format!("r{}_{}", rank.to_bits(), last.incident.number),
-                None => format!("n{}", last.incident.number),
-            })
-        } else {
-            None
-        };
+        let rows =
+            store::incident_list::list(&mut conn, &filter, after, page::fetch_limit(limit)).await?;
+        let page = page::cut(rows, limit, |last| match last.rank {
+            Some(rank) => ListPosition::BelowRank(rank, last.incident.number),
+            None => ListPosition::BeforeNumber(last.incident.number),
+        });
         Ok(IncidentPage {
-            incidents: rows.into_iter().map(|row| row.incident).collect(),
-            next_cursor,
+            incidents: page.rows.into_iter().map(|row| row.incident).collect(),
+            next_cursor: page.next_cursor,
             now: Utc::now(),
         })
     }
@@ -117,24 +112,4 @@ fn filter(request: &ListRequest) -> Result<ListFilter> {
         since: request.since,
         until: request.until,
     })
-}
-
-/// Cursors are `n<number>` (newest first) or `r<rank bits>_<number>` (text search).
-fn parse_cursor(cursor: &str, is_text: bool) -> Result<ListPosition> {
-    let invalid = || {
-        ValidationError::new(
-            "cursor",
-            "is not a cursor this server issued for these filters; pass `next_cursor` from the previous page unchanged, with the same filters",
-        )
-    };
-    let position = if let Some(number) = cursor.strip_prefix('n').filter(|_| !is_text) {
-        ListPosition::BeforeNumber(number.parse().map_err(|_| invalid())?)
-    } else if let Some(rest) = cursor.strip_prefix('r').filter(|_| is_text) {
-        let (bits, number) = rest.split_once('_').ok_or_else(invalid)?;
-        let bits: u32 = bits.parse().map_err(|_| invalid())?;
-        ListPosition::BelowRank(f32::from_bits(bits), number.parse().map_err(|_| invalid())?)
-    } else {
-        return Err(invalid().into());
-    };
-    Ok(position)
 }

@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::app::write::{Write, Written};
-use crate::app::{App, Error, Result, load};
+use crate::app::{App, Error, Result, load, page};
 use crate::domain::{
-    Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, ValidationError, Visibility, validation,
+    Actor, EntryKind, IncidentRef, NewEntry, TimelineEntry, Visibility, validation,
 };
+use crate::store::timeline::EntryPosition;
 use crate::store::{self, Lock};
 
 /// Most entries per timeline page.
@@ -83,24 +84,22 @@ impl App {
         cursor: Option<&str>,
     ) -> Result<TimelinePage> {
         let limit = validation::limit("limit", limit, TIMELINE_PAGE_DEFAULT, TIMELINE_PAGE_MAX)?;
-        let after = cursor.map(parse_cursor).transpose()?;
+        let after: Option<EntryPosition> = page::position(cursor)?;
         let mut conn = self.autocommit().await?;
         let incident = load(&mut conn, reference, Lock::None).await?;
-        let mut entries =
-            store::timeline::page(&mut conn, incident.id, kinds.as_deref(), after, limit + 1)
-                .await?;
-        let next_cursor = if entries.len() as i64 > limit {
-            entries.truncate(limit as usize);
-            entries
-                .last()
-                .map(|e| format!("t{}_{}", e.occurred_at.timestamp_micros(), e.seq))
-        } else {
-            None
-        };
+        let entries = store::timeline::page(
+            &mut conn,
+            incident.id,
+            kinds.as_deref(),
+            after,
+            page::fetch_limit(limit),
+        )
+        .await?;
+        let page = page::cut(entries, limit, |entry| EntryPosition::from(entry));
         Ok(TimelinePage {
             incident: incident.reference(),
-            entries,
-            next_cursor,
+            entries: page.rows,
+            next_cursor: page.next_cursor,
         })
     }
 }
@@ -119,21 +118,4 @@ async fn append(
         incident: IncidentRef::Number(number),
         entry: stored.remove(0),
     })
-}
-
-fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, i64)> {
-    let invalid = || {
-        ValidationError::new(
-            "cursor",
-            "is not a cursor this server issued; pass `next_cursor` from the previous page unchanged, or omit it to start at the beginning",
-        )
-    };
-    let (micros, seq) = cursor
-        .strip_prefix('t')
-        .and_then(|rest| rest.split_once('_'))
-        .ok_or_else(invalid)?;
-    let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let seq: i64 = seq.parse().map_err(|_| invalid())?;
-    let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
-    Ok((at, seq))
 }

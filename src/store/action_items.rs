@@ -208,8 +208,43 @@ pub struct ListFilter {
     pub today: NaiveDate,
 }
 
-/// Where a page starts: after this `(due date, number)`; `None` as the date means undated.
-pub type ListPosition = (Option<NaiveDate>, i64);
+/// Where a page of the list ends: the last item's due date (none sorts last) and number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListPosition {
+    /// Its due date.
+    pub due_on: Option<NaiveDate>,
+    /// Its number.
+    pub number: i64,
+}
+
+/// As a cursor: `a<due date or none>_<number>`.
+impl std::fmt::Display for ListPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.due_on {
+            Some(due) => write!(f, "a{due}_{}", self.number),
+            None => write!(f, "anone_{}", self.number),
+        }
+    }
+}
+
+impl std::str::FromStr for ListPosition {
+    type Err = ();
+
+    fn from_str(cursor: &str) -> std::result::Result<Self, ()> {
+        let (due, number) = cursor
+            .strip_prefix('a')
+            .and_then(|rest| rest.split_once('_'))
+            .ok_or(())?;
+        let due_on = match due {
+            "none" => None,
+            date => Some(NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| ())?),
+        };
+        Ok(ListPosition {
+            due_on,
+            number: number.parse().map_err(|_| ())?,
+        })
+    }
+}
 
 /// Lists items matching `filter`, soonest due first (undated last), then by number; keyset-paged
 /// after `after`, at most `limit`.
@@ -240,7 +275,7 @@ pub async fn list(
             .push_bind(filter.today)
             .push(", false)");
     }
-    if let Some((due_on, number)) = after {
+    if let Some(ListPosition { due_on, number }) = after {
         sql.push(" and (coalesce(a.due_on, 'infinity'::date), a.number) > (coalesce(")
             .push_bind(due_on)
             .push("::date, 'infinity'::date), ")

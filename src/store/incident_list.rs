@@ -47,6 +47,45 @@ pub enum ListPosition {
     BelowRank(f32, i64),
 }
 
+/// As a cursor: `n<number>`, or `r<rank bits>_<number>`.
+impl std::fmt::Display for ListPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListPosition::BeforeNumber(number) => write!(f, "n{number}"),
+            ListPosition::BelowRank(rank, number) => write!(f, "r{}_{number}", rank.to_bits()),
+        }
+    }
+}
+
+impl std::str::FromStr for ListPosition {
+    type Err = ();
+
+    fn from_str(cursor: &str) -> std::result::Result<Self, ()> {
+        if let Some(number) = cursor.strip_prefix('n') {
+            return number
+                .parse()
+                .map(ListPosition::BeforeNumber)
+                .map_err(|_| ());
+        }
+        let (bits, number) = cursor
+            .strip_prefix('r')
+            .and_then(|rest| rest.split_once('_'))
+            .ok_or(())?;
+        let rank = f32::from_bits(bits.parse().map_err(|_| ())?);
+        Ok(ListPosition::BelowRank(
+            rank,
+            number.parse().map_err(|_| ())?,
+        ))
+    }
+}
+
+impl ListPosition {
+    /// True for a position in a text search's order (by rank).
+    pub fn is_ranked(&self) -> bool {
+        matches!(self, ListPosition::BelowRank(..))
+    }
+}
+
 /// An incident in a listing, with its text rank when a text query was given.
 pub struct Listed {
     /// The incident.

@@ -236,13 +236,57 @@ struct CountedEntryRow {
     total: i64,
 }
 
-/// A page of entries in chronological order, after `after` (an `(occurred_at, seq)` position),
-/// optionally only of some kinds.
+/// Where a page of a timeline ends: the last entry's time and sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryPosition {
+    /// Its `occurred_at`.
+    pub occurred_at: DateTime<Utc>,
+    /// Its `seq`.
+    pub seq: i64,
+}
+
+/// As a cursor: `t<microseconds>_<seq>`.
+impl std::fmt::Display for EntryPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "t{}_{}", self.occurred_at.timestamp_micros(), self.seq)
+    }
+}
+
+impl std::str::FromStr for EntryPosition {
+    type Err = ();
+
+    fn from_str(cursor: &str) -> std::result::Result<Self, ()> {
+        let (micros, seq) = cursor
+            .strip_prefix('t')
+            .and_then(|rest| rest.split_once('_'))
+            .ok_or(())?;
+        let occurred_at = micros
+            .parse()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros)
+            .ok_or(())?;
+        Ok(EntryPosition {
+            occurred_at,
+            seq: seq.parse().map_err(|_| ())?,
+        })
+    }
+}
+
+impl From<&TimelineEntry> for EntryPosition {
+    fn from(entry: &TimelineEntry) -> Self {
+        EntryPosition {
+            occurred_at: entry.occurred_at,
+            seq: entry.seq,
+        }
+    }
+}
+
+/// A page of entries in chronological order, after `after`, optionally only of some kinds.
 pub async fn page(
     conn: &mut PgConnection,
     incident_id: Uuid,
     kinds: Option<&[EntryKind]>,
-    after: Option<(DateTime<Utc>, i64)>,
+    after: Option<EntryPosition>,
     limit: i64,
 ) -> Result<Vec<TimelineEntry>> {
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("select ");
@@ -253,7 +297,7 @@ pub async fn page(
         let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         sql.push(" and kind = any(").push_bind(names).push(")");
     }
-    if let Some((occurred_at, seq)) = after {
+    if let Some(EntryPosition { occurred_at, seq }) = after {
         sql.push(" and (occurred_at, seq) > (")
             .push_bind(occurred_at);
         sql.push(", ").push_bind(seq).push(")");
