@@ -186,6 +186,26 @@ pub struct ServeArgs {
     pub body_timeout: Duration,
 }
 
+/// Every environment variable Firebreak reads, from its command line definition, and
+/// `RUST_LOG`: what a program starting `firebreak` clears to give it a clean environment.
+pub fn environment_variables() -> Vec<String> {
+    fn walk(command: &clap::Command, out: &mut Vec<String>) {
+        for argument in command.get_arguments() {
+            if let Some(name) = argument.get_env() {
+                out.push(name.to_string_lossy().into_owned());
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut names = vec!["RUST_LOG".to_owned()];
+    walk(&<Cli as clap::CommandFactory>::command(), &mut names);
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Parses a duration written as a number and a unit: `500ms`, `10s`, `2m`, `1h` (a bare number
 /// is seconds). Zero is refused.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -325,6 +345,19 @@ mod tests {
                 .contains("not a duration")
         );
         assert!(parse_duration("3days").unwrap_err().contains("unit"));
+    }
+
+    #[test]
+    fn the_environment_variables_come_from_the_command_line() {
+        let names = environment_variables();
+        for name in [
+            "DATABASE_URL",
+            "FIREBREAK_TOKENS",
+            "FIREBREAK_CALL_TIMEOUT",
+            "RUST_LOG",
+        ] {
+            assert!(names.contains(&name.to_owned()), "{name} in {names:?}");
+        }
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clap::CommandFactory;
 use rmcp::ServiceExt;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
@@ -22,31 +21,10 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 pub(crate) const TOKEN: &str = "0123456789abcdef0123";
 pub(crate) const TOKEN_NAME: &str = "ops-bot";
 
-/// Every environment variable `firebreak` reads, from its command line definition (so a new
-/// setting is never inherited from the developer's shell by accident).
-fn firebreak_variables() -> Vec<String> {
-    fn walk(command: &clap::Command, out: &mut Vec<String>) {
-        for argument in command.get_arguments() {
-            if let Some(name) = argument.get_env() {
-                out.push(name.to_string_lossy().into_owned());
-            }
-        }
-        for sub in command.get_subcommands() {
-            walk(sub, out);
-        }
-    }
-    let mut names = Vec::new();
-    walk(&firebreak::config::Cli::command(), &mut names);
-    names.push("RUST_LOG".into());
-    names.sort();
-    names.dedup();
-    names
-}
-
 /// `firebreak` with a clean environment: no inherited Firebreak settings, killed when dropped.
 pub(crate) fn firebreak() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_firebreak"));
-    for var in firebreak_variables() {
+    for var in firebreak::config::environment_variables() {
         command.env_remove(var);
     }
     command.stdin(Stdio::null()).kill_on_drop(true);

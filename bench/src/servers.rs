@@ -34,21 +34,11 @@ fn client_config() -> ClientConfig {
     )
 }
 
-/// `firebreak serve …` on `database_url`, with no inherited Firebreak settings and the
-/// product's default log filter.
+/// `firebreak serve …` on `database_url`, with no inherited Firebreak settings (every variable
+/// its command line reads is cleared) and the product's default log filter.
 fn command(firebreak: &Path, database_url: &str) -> Command {
     let mut command = Command::new(firebreak);
-    for var in [
-        "FIREBREAK_DATA_DIR",
-        "FIREBREAK_DB_POOL_SIZE",
-        "FIREBREAK_HTTP",
-        "FIREBREAK_ALLOWED_HOSTS",
-        "FIREBREAK_ALLOWED_ORIGINS",
-        "FIREBREAK_TOKENS",
-        "FIREBREAK_TOKENS_FILE",
-        "FIREBREAK_RUNBOOKS_DIR",
-        "RUST_LOG",
-    ] {
+    for var in firebreak::config::environment_variables() {
         command.env_remove(var);
     }
     command
