@@ -4,7 +4,11 @@
 //!   (its SQL round trips plus the domain code, without MCP, JSON or a transport);
 //! - the *SQL floor* for `get_incident` and `list_incidents`: the store's own statement for the
 //!   call (`store::brief::BRIEF_BY_NUMBER`, `store::incident_list::list_statement`), sent with
-//!   sqlx and not decoded.
+//!   sqlx and not decoded;
+//! - the *minimal brief* for `get_incident`: the least a brief needs, the incident row and its
+//!   20 newest timeline entries in one statement, to show what the brief's other parts cost;
+//! - the *mix floor*: [`FloorCaller`], reads as SQL floor statements and writes as in-process
+//!   use cases, so 16 of them run the mix's statements in its proportions without MCP.
 
 use firebreak::app::{App, ListRequest, ManualEntry, StatusFilter, StatusRequest, Write, Written};
 use firebreak::domain::{
@@ -60,6 +64,7 @@ pub(crate) fn statuses(filter: &str) -> Vec<&'static str> {
 }
 
 /// Calls the use cases in-process.
+#[derive(Clone)]
 pub(crate) struct AppCaller {
     app: App,
     actor: Actor,
@@ -210,7 +215,63 @@ impl Caller for AppCaller {
     }
 }
 
+/// The incident row and its 20 newest entries, one row per entry (the least a brief needs).
+const MINIMAL_BRIEF: &str = "select i.*, e.* from incident i left join lateral \
+    (select * from timeline_entry t where t.incident_id = i.id \
+     order by t.occurred_at desc, t.seq desc limit 20) e on true where i.number = $1";
+
+/// Sends [`MINIMAL_BRIEF`] for `get_incident`.
+pub(crate) struct MinimalBriefCaller(pub(crate) PgPool);
+
+impl Caller for MinimalBriefCaller {
+    type Prepared = Op;
+
+    fn prepare(&self, op: &Op) -> Op {
+        op.clone()
+    }
+
+    async fn call(&self, op: Op) -> Result<Observed, String> {
+        let Op::Get { number } = op else {
+            return Err(format!("no minimal brief for {}", op.tool_name()));
+        };
+        sqlx::query(MINIMAL_BRIEF)
+            .bind(number)
+            .fetch_all(&self.0)
+            .await
+            .map(|_| Observed::default())
+            .map_err(|err| format!("sql: {err}"))
+    }
+}
+
+/// The mix without MCP: reads through [`SqlCaller`], writes through [`AppCaller`].
+#[derive(Clone)]
+pub(crate) struct FloorCaller {
+    pub(crate) sql: SqlCaller,
+    pub(crate) app: AppCaller,
+}
+
+impl Caller for FloorCaller {
+    type Prepared = Op;
+
+    fn prepare(&self, op: &Op) -> Op {
+        op.clone()
+    }
+
+    async fn call(&self, op: Op) -> Result<Observed, String> {
+        match op {
+            Op::Get { .. } | Op::ListFiltered { .. } | Op::ListText { .. } => {
+                self.sql.call(op).await
+            }
+            write => {
+                let prepared = self.app.prepare(&write);
+                self.app.call(prepared).await
+            }
+        }
+    }
+}
+
 /// Sends the SQL floor statements for reads; other tools have no SQL floor.
+#[derive(Clone)]
 pub(crate) struct SqlCaller(pub(crate) PgPool);
 
 impl Caller for SqlCaller {

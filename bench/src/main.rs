@@ -10,6 +10,7 @@ mod corpus;
 mod cpu;
 mod database;
 mod floor;
+mod lean;
 mod measure;
 mod mix;
 mod plans;
@@ -28,7 +29,9 @@ use clap::Parser;
 use firebreak::app::App;
 use sqlx::{Connection, PgConnection};
 
-use crate::floor::{AppCaller, SqlCaller};
+use crate::floor::{AppCaller, FloorCaller, MinimalBriefCaller, SqlCaller};
+use crate::lean::{LeanHttp, LeanStdio};
+use crate::mix::Clients;
 use crate::measure::{Caller, Timing, phase};
 use crate::report::{MemoryResult, Report, ToolResult, mib};
 use crate::servers::{HttpServer, McpCaller, memory};
@@ -142,7 +145,6 @@ fn revision() -> String {
         "--porcelain",
         "--",
         "src",
-        ":!src/bin/firebreak-bench",
         "migrations",
         "Cargo.lock",
     ];
@@ -184,8 +186,8 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     };
     if !firebreak.is_file() {
         bail!(
-            "the firebreak binary {} does not exist: build it first (`cargo build --release --bins`, \
-             or `cargo build --bins` for a debug run) or pass --firebreak PATH",
+            "the firebreak binary {} does not exist: build it first (`cargo build --release`, \
+             or `cargo build` for a debug run) or pass --firebreak PATH",
             firebreak.display()
         );
     }
@@ -231,14 +233,18 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     ));
     let (stdio, stdio_pid) =
         servers::stdio(&firebreak, &db.url, &logs.join("stdio-server.log")).await?;
+    let (lean_stdio, lean_stdio_pid) =
+        LeanStdio::start(&firebreak, &db.url, &logs.join("stdio-lean-server.log")).await?;
     let http_server = HttpServer::start(&firebreak, &db.url, &logs.join("http-server.log")).await?;
     let http = http_server.client().await?;
+    let lean_http = LeanHttp::connect(&http_server).await?;
     let app = AppCaller::new(App::from_pool(firebreak::store::connect(
         db.options.clone(),
         POOL_SIZE,
         None,
     )));
     let sql = SqlCaller(pool.clone());
+    let minimal_brief = MinimalBriefCaller(pool.clone());
     let tag = format!("{:x}", chrono::Utc::now().timestamp());
 
     let mut phases = Phases {
@@ -257,8 +263,14 @@ async fn run(options: Options) -> anyhow::Result<u64> {
             }
             _ => None,
         };
-        let stdio_stats = phases.measure(&McpCaller(&stdio), tool, "stdio").await?;
-        let http_stats = phases.measure(&McpCaller(&http), tool, "HTTP").await?;
+        let minimal = match tool {
+            Tool::Get => Some(phases.measure(&minimal_brief, tool, "minimal brief").await?),
+            _ => None,
+        };
+        let stdio_stats = phases.measure(&lean_stdio, tool, "stdio (lean)").await?;
+        let http_stats = phases.measure(&lean_http, tool, "HTTP (lean)").await?;
+        let stdio_rmcp = phases.measure(&McpCaller(&stdio), tool, "stdio (rmcp)").await?;
+        let http_rmcp = phases.measure(&McpCaller(&http), tool, "HTTP (rmcp)").await?;
         let (floor_name, floor) = report::floor(sql_floor.as_ref(), &use_case_floor);
         let floor = floor.max(f64::MIN_POSITIVE);
         tools.push(ToolResult {
@@ -266,30 +278,40 @@ async fn run(options: Options) -> anyhow::Result<u64> {
             floor: floor_name,
             stdio_ratio: stdio_stats.p50_ms / floor,
             http_ratio: http_stats.p50_ms / floor,
+            stdio_rmcp_ratio: stdio_rmcp.p50_ms / floor,
+            http_rmcp_ratio: http_rmcp.p50_ms / floor,
             use_case_floor,
             sql_floor,
+            minimal_brief: minimal,
             stdio: stdio_stats,
             http: http_stats,
+            stdio_rmcp,
+            http_rmcp,
         });
     }
 
     let probe = cpu::CpuProbe::new(http_server.pid, &pool).await;
     let mut concurrency = Vec::new();
-    for clients in levels {
-        let result = mix::run(
-            &http_server,
-            probe,
-            clients,
-            &pool,
-            seed.incidents,
-            timing,
-            &tag,
-        )
-        .await?;
+    // Lean clients at every level; at 16, also rmcp clients and the mix floor, to compare.
+    let floor_caller = FloorCaller {
+        sql: sql.clone(),
+        app: app.clone(),
+    };
+    let mut runs: Vec<(Clients<'_>, usize)> = levels
+        .iter()
+        .map(|&clients| (Clients::Lean(&http_server), clients))
+        .collect();
+    if levels.contains(&16) {
+        runs.push((Clients::Rmcp(&http_server), 16));
+        runs.push((Clients::Floor(floor_caller), 16));
+    }
+    for (who, clients) in runs {
+        let result = mix::run(&who, probe, clients, &pool, seed.incidents, timing, &tag).await?;
         seed::decline_declared(&pool, &seed).await?;
         say(&format!(
-            "  mix, {clients:>3} HTTP clients: {:>6.0} calls/s  p50 {:.3} ms  p99 {:.3} ms  \
+            "  mix, {clients:>3} {:<18} {:>6.0} calls/s  p50 {:.3} ms  p99 {:.3} ms  \
              errors {}  max RSS {:.1} MiB",
+            result.client,
             result.stats.calls_per_second,
             result.stats.p50_ms,
             result.stats.p99_ms,
@@ -302,7 +324,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         concurrency.push(result);
     }
     let memory = MemoryResult {
-        stdio_peak_mib: mib(memory(stdio_pid)?.hwm_kib),
+        stdio_peak_mib: mib(memory(stdio_pid)?.hwm_kib.max(memory(lean_stdio_pid)?.hwm_kib)),
         http_peak_mib: mib(memory(http_server.pid)?.hwm_kib),
         http_max_sampled_rss_mib: concurrency
             .iter()
@@ -316,9 +338,10 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     let errors = tools
         .iter()
         .flat_map(|t| {
-            [&t.use_case_floor, &t.stdio, &t.http]
+            [&t.use_case_floor, &t.stdio, &t.http, &t.stdio_rmcp, &t.http_rmcp]
                 .into_iter()
                 .chain(&t.sql_floor)
+                .chain(&t.minimal_brief)
         })
         .chain(concurrency.iter().map(|c| &c.stats))
         .map(|s| s.errors)

@@ -1,5 +1,8 @@
-//! Concurrent HTTP clients on the read/write mix, each its own rmcp client with its own share
-//! of the open incidents, while the server's resident memory is sampled.
+//! Concurrent clients on the read/write mix, each with its own share of the open incidents,
+//! while the server's resident memory is sampled. The clients are lean HTTP clients (raw
+//! JSON-RPC on one connection each: what is measured is the server), rmcp clients (what an
+//! agent built on rmcp pays), or the mix floor (the same statements without MCP, through one
+//! shared pool: what this machine's PostgreSQL allows).
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +11,8 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::cpu::CpuProbe;
+use crate::floor::FloorCaller;
+use crate::lean::LeanHttp;
 use crate::measure::{Samples, Timing, mixed_client};
 use crate::report::{MixResult, mib};
 use crate::servers::{HttpServer, McpCaller, memory};
@@ -16,9 +21,29 @@ use crate::workload::{Target, Workload, open_targets};
 /// How often the server's `VmRSS` is read during a concurrent run.
 const RSS_INTERVAL: Duration = Duration::from_millis(50);
 
+/// Who makes the calls.
+pub(crate) enum Clients<'a> {
+    /// Lean HTTP clients of `server`.
+    Lean(&'a HttpServer),
+    /// rmcp clients of `server`.
+    Rmcp(&'a HttpServer),
+    /// The mix floor, in-process.
+    Floor(FloorCaller),
+}
+
+impl Clients<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Clients::Lean(_) => "lean HTTP",
+            Clients::Rmcp(_) => "rmcp HTTP",
+            Clients::Floor(_) => "mix floor (no MCP)",
+        }
+    }
+}
+
 /// Runs `clients` concurrent clients for a warm-up and a measured window.
 pub(crate) async fn run(
-    server: &HttpServer,
+    who: &Clients<'_>,
     probe: CpuProbe,
     clients: usize,
     pool: &PgPool,
@@ -31,32 +56,23 @@ pub(crate) async fn run(
     for (index, target) in targets.into_iter().enumerate() {
         shares[index % clients].push(target);
     }
-    let mut connected = Vec::with_capacity(clients);
-    for (k, share) in shares.into_iter().enumerate() {
-        let client = server
-            .client()
-            .await
-            .with_context(|| format!("connecting client {k} of {clients}"))?;
-        let workload = Workload::new(
-            1_000 + k as u64,
-            seeded,
-            share,
-            format!("{tag}-c{clients}-{k}"),
-        );
-        connected.push((client, workload));
-    }
-    let stop_sampling = CancellationToken::new();
-    let sampler = tokio::spawn(sample_rss(server.pid, stop_sampling.clone()));
-    let from = Instant::now() + timing.warmup;
+    let workloads: Vec<Workload> = shares
+        .into_iter()
+        .enumerate()
+        .map(|(k, share)| {
+            let name = format!("{tag}-{}-c{clients}-{k}", who.name().len());
+            Workload::new(1_000 + k as u64, seeded, share, name)
+        })
+        .collect();
+    let from = Instant::now() + timing.warmup + Duration::from_millis(200);
     let until = from + timing.measure;
-    let mut tasks = Vec::with_capacity(clients);
-    for (client, mut workload) in connected {
-        tasks.push(tokio::spawn(async move {
-            let samples = mixed_client(&McpCaller(&client), &mut workload, from, until).await;
-            let _ = client.cancel().await;
-            samples
-        }));
-    }
+    let tasks = spawn(who, workloads, from, until).await?;
+    let stop_sampling = CancellationToken::new();
+    let server_pid = match who {
+        Clients::Lean(server) | Clients::Rmcp(server) => Some(server.pid),
+        Clients::Floor(_) => None,
+    };
+    let sampler = tokio::spawn(sample_rss(server_pid, stop_sampling.clone()));
     tokio::time::sleep_until(from.into()).await;
     let cpu_before = probe.snapshot();
     tokio::time::sleep_until(until.into()).await;
@@ -71,17 +87,53 @@ pub(crate) async fn run(
     let stats = samples.stats();
     Ok(MixResult {
         clients,
+        client: who.name(),
         cpu: cpu_before.per_call(&cpu_after, stats.calls),
         stats,
         max_rss_mib: mib(max_rss_kib),
     })
 }
 
-/// The largest `VmRSS` of `pid` until `stop`.
-async fn sample_rss(pid: u32, stop: CancellationToken) -> u64 {
+/// Connects every client and starts its loop.
+async fn spawn(
+    who: &Clients<'_>,
+    workloads: Vec<Workload>,
+    from: Instant,
+    until: Instant,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<Samples>>> {
+    let clients = workloads.len();
+    let mut tasks = Vec::with_capacity(clients);
+    for (k, mut workload) in workloads.into_iter().enumerate() {
+        let connecting = || format!("connecting client {k} of {clients}");
+        let task = match who {
+            Clients::Lean(server) => {
+                let client = LeanHttp::connect(server).await.with_context(connecting)?;
+                tokio::spawn(async move { mixed_client(&client, &mut workload, from, until).await })
+            }
+            Clients::Rmcp(server) => {
+                let client = server.client().await.with_context(connecting)?;
+                tokio::spawn(async move {
+                    let samples =
+                        mixed_client(&McpCaller(&client), &mut workload, from, until).await;
+                    let _ = client.cancel().await;
+                    samples
+                })
+            }
+            Clients::Floor(floor) => {
+                let floor = floor.clone();
+                tokio::spawn(async move { mixed_client(&floor, &mut workload, from, until).await })
+            }
+        };
+        tasks.push(task);
+    }
+    Ok(tasks)
+}
+
+/// The largest `VmRSS` of `pid` until `stop` (0 without a server).
+async fn sample_rss(pid: Option<u32>, stop: CancellationToken) -> u64 {
     let mut max = 0;
     loop {
-        if let Ok(memory) = memory(pid) {
+        if let Some(memory) = pid.and_then(|pid| memory(pid).ok()) {
             max = max.max(memory.rss_kib);
         }
         tokio::select! {

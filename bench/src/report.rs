@@ -39,16 +39,26 @@ pub(crate) struct ToolResult {
     pub(crate) floor: &'static str,
     pub(crate) use_case_floor: Stats,
     pub(crate) sql_floor: Option<Stats>,
+    /// `get_incident` only: the incident row and its 20 newest entries in one statement.
+    pub(crate) minimal_brief: Option<Stats>,
+    /// The lean client (raw JSON-RPC): what the server costs.
     pub(crate) stdio: Stats,
     pub(crate) http: Stats,
+    /// The rmcp client: what an agent built on rmcp pays.
+    pub(crate) stdio_rmcp: Stats,
+    pub(crate) http_rmcp: Stats,
     pub(crate) stdio_ratio: f64,
     pub(crate) http_ratio: f64,
+    pub(crate) stdio_rmcp_ratio: f64,
+    pub(crate) http_rmcp_ratio: f64,
 }
 
 /// One concurrency level of the HTTP mix.
 #[derive(Debug, Serialize)]
 pub(crate) struct MixResult {
     pub(crate) clients: usize,
+    /// Lean HTTP clients, rmcp clients, or the mix floor.
+    pub(crate) client: &'static str,
     pub(crate) stats: Stats,
     /// CPU milliseconds per call during the measured window, by process.
     pub(crate) cpu: CpuPerCall,
@@ -160,14 +170,21 @@ impl Report {
             if let Some(sql) = &t.sql_floor {
                 row(&mut out, &t.tool, "SQL floor", sql, floor);
             }
-            row(&mut out, &t.tool, "stdio", &t.stdio, floor);
-            row(&mut out, &t.tool, "HTTP", &t.http, floor);
+            if let Some(minimal) = &t.minimal_brief {
+                row(&mut out, &t.tool, "minimal brief", minimal, floor);
+            }
+            row(&mut out, &t.tool, "stdio (lean)", &t.stdio, floor);
+            row(&mut out, &t.tool, "HTTP (lean)", &t.http, floor);
+            row(&mut out, &t.tool, "stdio (rmcp)", &t.stdio_rmcp, floor);
+            row(&mut out, &t.tool, "HTTP (rmcp)", &t.http_rmcp, floor);
         }
         let _ = writeln!(
             out,
             "\n## Tool call p50 against the floor\n\n\
-             | tool | SQL floor p50 | use-case floor p50 | stdio p50 | stdio ÷ floor | HTTP p50 | HTTP ÷ floor | floor |\n\
-             |---|---:|---:|---:|---:|---:|---:|---|"
+             Lean clients (raw JSON-RPC) measure the server; rmcp clients add the client's own \
+             work.\n\n\
+             | tool | SQL floor p50 | use-case floor p50 | stdio p50 | stdio ÷ floor | HTTP p50 | HTTP ÷ floor | rmcp stdio ÷ floor | rmcp HTTP ÷ floor | floor |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
         );
         for t in &self.tools {
             let sql = t
@@ -176,13 +193,15 @@ impl Report {
                 .map_or_else(|| "–".to_owned(), |s| format!("{:.3}", s.p50_ms));
             let _ = writeln!(
                 out,
-                "| {} | {sql} | {:.3} | {:.3} | {:.2}× | {:.3} | {:.2}× | {} |",
+                "| {} | {sql} | {:.3} | {:.3} | {:.2}× | {:.3} | {:.2}× | {:.2}× | {:.2}× | {} |",
                 t.tool,
                 t.use_case_floor.p50_ms,
                 t.stdio.p50_ms,
                 t.stdio_ratio,
                 t.http.p50_ms,
                 t.http_ratio,
+                t.stdio_rmcp_ratio,
+                t.http_rmcp_ratio,
                 t.floor
             );
         }
@@ -190,12 +209,15 @@ impl Report {
             out,
             "\n## Concurrent HTTP clients, 80% reads / 20% writes\n\n\
              Mix: get_incident 50%, list_incidents 30% (filters 20, text 10), \
-             add_timeline_entry 10%, update_incident 7%, declare_incident 3%. Each client is its \
-             own rmcp client (own connection) in a closed loop. CPU ms per call: CPU time \
-             used during the measured window ÷ calls, for the server, the benchmark's own \
-             clients (same machine) and PostgreSQL (all its processes).\n\n\
-             | clients | calls/s | p50 ms | p90 ms | p99 ms | errors | max RSS MiB | CPU ms/call: server | clients | PostgreSQL |\n\
-             |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+             add_timeline_entry 10%, update_incident 7%, declare_incident 3%. Each client has its \
+             own connection and runs a closed loop: lean HTTP clients (raw JSON-RPC), rmcp \
+             clients, or the mix floor (the reads' SQL floor statements and the writes' use \
+             cases, in-process, on one pool of 16: the same statements without MCP). CPU ms per \
+             call: CPU time used during the measured window ÷ calls, for the server, the \
+             benchmark's own process (its clients, or the floor's work) and PostgreSQL (all its \
+             processes).\n\n\
+             | clients | client | calls/s | p50 ms | p90 ms | p99 ms | errors | max RSS MiB | CPU ms/call: server | bench | PostgreSQL |\n\
+             |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for c in &self.concurrency {
             let postgres = c
@@ -204,8 +226,9 @@ impl Report {
                 .map_or_else(|| "n/a".to_owned(), |ms| format!("{ms:.2}"));
             let _ = writeln!(
                 out,
-                "| {} | {:.0} | {:.3} | {:.3} | {:.3} | {} | {:.1} | {:.2} | {:.2} | {postgres} |",
+                "| {} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {} | {:.1} | {:.2} | {:.2} | {postgres} |",
                 c.clients,
+                c.client,
                 c.stats.calls_per_second,
                 c.stats.p50_ms,
                 c.stats.p90_ms,

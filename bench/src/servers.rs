@@ -36,7 +36,7 @@ fn client_config() -> ClientConfig {
 
 /// `firebreak serve …` on `database_url`, with no inherited Firebreak settings (every variable
 /// its command line reads is cleared) and the product's default log filter.
-fn command(firebreak: &Path, database_url: &str) -> Command {
+pub(crate) fn command(firebreak: &Path, database_url: &str) -> Command {
     let mut command = Command::new(firebreak);
     for var in firebreak::config::environment_variables() {
         command.env_remove(var);
@@ -50,7 +50,7 @@ fn command(firebreak: &Path, database_url: &str) -> Command {
 }
 
 /// The server's stderr: a log file next to the report.
-fn log_file(log: &Path) -> anyhow::Result<Stdio> {
+pub(crate) fn log_file(log: &Path) -> anyhow::Result<Stdio> {
     let file = std::fs::File::create(log)
         .with_context(|| format!("creating the server log {}", log.display()))?;
     Ok(Stdio::from(file))
@@ -83,8 +83,9 @@ pub(crate) async fn stdio(
 pub(crate) struct HttpServer {
     child: Child,
     pub(crate) pid: u32,
+    pub(crate) port: u16,
     pub(crate) url: String,
-    token: String,
+    pub(crate) token: String,
     log: PathBuf,
 }
 
@@ -111,6 +112,7 @@ impl HttpServer {
         let mut server = HttpServer {
             child,
             pid,
+            port,
             url: format!("http://127.0.0.1:{port}/mcp"),
             token,
             log: log.to_owned(),

@@ -1,0 +1,209 @@
+//! Lean MCP clients: raw JSON-RPC, so that what is timed is the server. Over stdio, request
+//! lines are written to the child's stdin and answer lines read from its stdout; over HTTP,
+//! each client owns one keep-alive HTTP/1.1 connection (hyper, no pool) and POSTs stateless
+//! requests. Arguments are serialized before the clock starts; answers are parsed as plain JSON
+//! (no schema types, no validation) just far enough to see errors and read a version.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::sync::Mutex;
+
+use crate::measure::Caller;
+use crate::servers::{HttpServer, command, log_file};
+use crate::workload::{Observed, Op};
+
+/// How long the lean stdio client waits for its handshake.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The `params` of a `tools/call`, serialized before the clock starts.
+pub(crate) struct Prepared(String);
+
+fn prepare(op: &Op) -> Prepared {
+    let params = json!({"name": op.tool_name(), "arguments": op.arguments()});
+    Prepared(params.to_string())
+}
+
+fn request(id: u64, params: &str) -> String {
+    format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{params}}}"#)
+}
+
+/// Reads an answer: a JSON-RPC error or a tool error is an `Err`, else the version and status.
+fn observe(answer: &[u8]) -> Result<Observed, String> {
+    let message: Value =
+        serde_json::from_slice(answer).map_err(|err| format!("not JSON ({err})"))?;
+    if let Some(error) = message.get("error") {
+        return Err(format!("protocol error: {error}"));
+    }
+    let result = &message["result"];
+    if result["isError"] == true {
+        return Err(format!("tool error: {}", result["content"][0]["text"]));
+    }
+    let content = &result["structuredContent"];
+    Ok(Observed {
+        version: content["version"].as_i64(),
+        status: content["status"].as_str().map(str::to_owned),
+    })
+}
+
+/// `firebreak serve` over its stdio, spoken to line by line.
+pub(crate) struct LeanStdio {
+    pipes: Mutex<(ChildStdin, BufReader<ChildStdout>)>,
+    next_id: AtomicU64,
+    _child: Child,
+}
+
+impl LeanStdio {
+    /// Starts the server and completes the `initialize` handshake; returns it with its pid.
+    pub(crate) async fn start(
+        firebreak: &Path,
+        database_url: &str,
+        log: &Path,
+    ) -> anyhow::Result<(LeanStdio, u32)> {
+        let mut command = command(firebreak, database_url);
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log_file(log)?);
+        let mut child = command.spawn().context("spawning firebreak serve")?;
+        let pid = child.id().context("the stdio server has no pid")?;
+        let stdin = child.stdin.take().context("no stdin")?;
+        let stdout = BufReader::new(child.stdout.take().context("no stdout")?);
+        let client = LeanStdio {
+            pipes: Mutex::new((stdin, stdout)),
+            next_id: AtomicU64::new(1),
+            _child: child,
+        };
+        let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "firebreak-bench-lean", "version": env!("CARGO_PKG_VERSION")}}});
+        let answer = tokio::time::timeout(PATIENCE, client.exchange(&initialize.to_string()))
+            .await
+            .context("no answer to initialize")??;
+        if !String::from_utf8_lossy(&answer).contains("serverInfo") {
+            bail!("unexpected answer to initialize; see {}", log.display());
+        }
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+            .await?;
+        Ok((client, pid))
+    }
+
+    async fn send(&self, line: &str) -> anyhow::Result<()> {
+        let mut pipes = self.pipes.lock().await;
+        pipes.0.write_all(line.as_bytes()).await?;
+        pipes.0.write_all(b"\n").await?;
+        pipes.0.flush().await?;
+        Ok(())
+    }
+
+    /// Writes one request line and reads lines until its answer (one at a time: the lock is
+    /// held for the whole exchange).
+    async fn exchange(&self, line: &str) -> anyhow::Result<Vec<u8>> {
+        let mut pipes = self.pipes.lock().await;
+        let (stdin, stdout) = &mut *pipes;
+        stdin.write_all(line.as_bytes()).await?;
+        stdin.write_all(b"\n").await?;
+        stdin.flush().await?;
+        let mut answer = Vec::new();
+        loop {
+            answer.clear();
+            if stdout.read_until(b'\n', &mut answer).await? == 0 {
+                bail!("the stdio server closed its stdout");
+            }
+            // Notifications (no id) are skipped; the one request in flight is answered next.
+            if answer.windows(5).any(|w| w == b"\"id\":") {
+                return Ok(answer);
+            }
+        }
+    }
+}
+
+impl Caller for LeanStdio {
+    type Prepared = Prepared;
+
+    fn prepare(&self, op: &Op) -> Prepared {
+        prepare(op)
+    }
+
+    async fn call(&self, prepared: Prepared) -> Result<Observed, String> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let answer = self
+            .exchange(&request(id, &prepared.0))
+            .await
+            .map_err(|err| format!("transport: {err}"))?;
+        observe(&answer)
+    }
+}
+
+/// One HTTP/1.1 connection to `firebreak serve --http`, with the bearer token.
+pub(crate) struct LeanHttp {
+    sender: Mutex<SendRequest<Full<Bytes>>>,
+    authority: String,
+    authorization: String,
+    next_id: AtomicU64,
+}
+
+impl LeanHttp {
+    /// Opens a connection to `server`.
+    pub(crate) async fn connect(server: &HttpServer) -> anyhow::Result<LeanHttp> {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .context("HTTP handshake")?;
+        tokio::spawn(connection);
+        Ok(LeanHttp {
+            sender: Mutex::new(sender),
+            authority: format!("127.0.0.1:{}", server.port),
+            authorization: format!("Bearer {}", server.token),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    async fn post(&self, body: String) -> anyhow::Result<Bytes> {
+        let request = hyper::Request::post("/mcp")
+            .header(hyper::header::HOST, &self.authority)
+            .header(hyper::header::AUTHORIZATION, &self.authorization)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::ACCEPT, "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(Full::new(Bytes::from(body)))?;
+        let mut sender = self.sender.lock().await;
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            bail!("HTTP {status}: {}", String::from_utf8_lossy(&body));
+        }
+        Ok(body)
+    }
+}
+
+impl Caller for LeanHttp {
+    type Prepared = Prepared;
+
+    fn prepare(&self, op: &Op) -> Prepared {
+        prepare(op)
+    }
+
+    async fn call(&self, prepared: Prepared) -> Result<Observed, String> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let answer = self
+            .post(request(id, &prepared.0))
+            .await
+            .map_err(|err| format!("transport: {err}"))?;
+        observe(&answer)
+    }
+}
