@@ -9,10 +9,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, Settings};
 use crate::config::{
-    Cli, Command, DatabaseArgs, DbCommand, NamedToken, RunbookCommand, ServeArgs, parse_tokens,
+    CallArgs, Cli, Command, DatabaseArgs, DbCommand, NamedToken, RunbookCommand, ServeArgs,
+    ToolArgs, parse_tokens,
 };
 use crate::http::{self, HttpOptions};
-use crate::mcp::{FirebreakServer, Transport};
+use crate::mcp::{FirebreakServer, Transport, script};
 use crate::store::{self, cluster::ClusterError, cluster::EmbeddedCluster};
 
 /// The database every Firebreak process uses inside the embedded cluster.
@@ -45,10 +46,13 @@ pub enum Error {
     /// A use case failed.
     #[error("{code}: {0}", code = .0.code())]
     UseCase(#[from] crate::app::Error),
+    /// `firebreak tool` got a tool error (`code: message`) or a protocol error.
+    #[error("{0}")]
+    Tool(String),
 }
 
 /// The use-case settings from the serve options (reads the postmortem template file).
-fn settings(args: &ServeArgs) -> Result<Settings, Error> {
+fn settings(args: &CallArgs) -> Result<Settings, Error> {
     let postmortem_template = match &args.postmortem_template {
         Some(path) => {
             let template = std::fs::read_to_string(path).map_err(|err| {
@@ -78,6 +82,7 @@ fn settings(args: &ServeArgs) -> Result<Settings, Error> {
 pub async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Serve(args) => serve(&cli.database, *args).await,
+        Command::Tool(args) => run_tool(&cli.database, &args).await,
         Command::Migrate => {
             connect(&cli.database).await?;
             tracing::info!("migrations applied");
@@ -163,8 +168,8 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         }
         None => None,
     };
-    let (pool, cluster) = connect_with_cluster(database, Some(args.call_timeout)).await?;
-    let app = App::new(pool, settings(&args)?);
+    let (pool, cluster) = connect_with_cluster(database, Some(args.calls.call_timeout)).await?;
+    let app = App::new(pool, settings(&args.calls)?);
     if let Some(dir) = &args.runbooks_dir {
         let report = app.sync_runbooks(dir).await?;
         tracing::info!(dir = %dir.display(), "runbooks loaded: {report}");
@@ -182,7 +187,7 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         match http_options {
             Some(options) => http::serve(app, options, shutdown.clone()).await,
             None => {
-                let principal = args.principal.clone().unwrap_or_else(local_user);
+                let principal = args.calls.principal.clone().unwrap_or_else(local_user);
                 tracing::info!(%principal, "serving MCP over stdio");
                 let server = FirebreakServer::new(app, Transport::Stdio { principal });
                 server.serve_stdio(shutdown.clone()).await
@@ -195,6 +200,78 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
             tracing::warn!("calls still in flight after {DRAIN_TIMEOUT:?}; exiting");
             Ok(())
         }
+    }
+}
+
+/// `firebreak tool`: one call through the MCP server in this process. The answer (or the
+/// structured error) goes to stdout as JSON; a tool error also goes to stderr as `code:
+/// message` and makes the command fail.
+async fn run_tool(database: &DatabaseArgs, args: &ToolArgs) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    if args.list {
+        for (name, summary) in script::tool_summaries() {
+            // One line each, for grep and column.
+            writeln!(stdout, "{name:<24} {summary}")?;
+        }
+        return Ok(());
+    }
+    let Some(name) = &args.name else {
+        return Err(Error::Config(
+            "name the tool to call (--list names them)".into(),
+        ));
+    };
+    let tools = script::tool_summaries();
+    if !tools.iter().any(|(known, _)| known == name) {
+        let names: Vec<&str> = tools.iter().map(|(known, _)| known.as_str()).collect();
+        return Err(Error::Config(format!(
+            "there is no tool {name}; the tools are {}",
+            names.join(", ")
+        )));
+    }
+    let arguments = tool_arguments(args)?;
+    let settings = settings(&args.calls)?;
+    let (pool, _cluster) = connect_with_cluster(database, Some(settings.call_timeout)).await?;
+    let principal = args.calls.principal.clone().unwrap_or_else(local_user);
+    let answer = script::call_tool(App::new(pool, settings), principal, name, arguments)
+        .await
+        .map_err(|err| Error::Tool(err.to_string()))?;
+    if let Some(structured) = &answer.structured {
+        let text = serde_json::to_string_pretty(structured).map_err(std::io::Error::other)?;
+        writeln!(stdout, "{text}")?;
+    } else if !answer.is_error {
+        writeln!(stdout, "{}", answer.text)?;
+    }
+    match answer.is_error {
+        true => Err(Error::Tool(answer.text)),
+        false => Ok(()),
+    }
+}
+
+/// The JSON object of arguments: from the command line, a file, or stdin (`-`); `{}` if none.
+fn tool_arguments(args: &ToolArgs) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    let from_stdin = || -> Result<String, Error> {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        Ok(text)
+    };
+    let (text, from) = match (&args.arguments, &args.args_file) {
+        (Some(dash), None) if dash == "-" => (from_stdin()?, "stdin".to_owned()),
+        (Some(text), None) => (text.clone(), "the JSON argument".to_owned()),
+        (None, Some(path)) if path.as_os_str() == "-" => (from_stdin()?, "stdin".to_owned()),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|err| {
+                Error::Config(format!("cannot read --args-file {}: {err}", path.display()))
+            })?;
+            (text, path.display().to_string())
+        }
+        _ => return Ok(serde_json::Map::new()),
+    };
+    match serde_json::from_str(&text) {
+        Ok(serde_json::Value::Object(arguments)) => Ok(arguments),
+        Ok(_) => Err(Error::Config(format!(
+            "{from} must be one JSON object of arguments, e.g. '{{\"incident\": \"INC-1\"}}'"
+        ))),
+        Err(err) => Err(Error::Config(format!("{from} is not valid JSON: {err}"))),
     }
 }
 

@@ -46,6 +46,8 @@ pub struct DatabaseArgs {
 pub enum Command {
     /// Serve MCP over stdio (default) or Streamable HTTP (--http ADDR).
     Serve(Box<ServeArgs>),
+    /// Call one tool, as an MCP client would, and print its answer as JSON (for scripts).
+    Tool(Box<ToolArgs>),
     /// Apply database migrations and exit (serve also applies them at start).
     Migrate,
     /// Manage runbooks (markdown files with front matter).
@@ -85,6 +87,9 @@ pub enum DbCommand {
 /// Options of `firebreak serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// What every call needs, whoever makes it.
+    #[command(flatten)]
+    pub calls: CallArgs,
     /// Serve Streamable HTTP at this address instead of stdio; `--http` alone binds
     /// 127.0.0.1:8787. Binding a non-loopback address requires bearer tokens.
     #[arg(
@@ -126,35 +131,9 @@ pub struct ServeArgs {
     /// A file of bearer tokens, one name:secret per line (# starts a comment).
     #[arg(long, env = "FIREBREAK_TOKENS_FILE", value_name = "FILE")]
     pub tokens_file: Option<PathBuf>,
-    /// The principal recorded for writes over stdio [default: the OS user name].
-    #[arg(long, env = "FIREBREAK_PRINCIPAL", value_name = "NAME")]
-    pub principal: Option<String>,
     /// Load this folder of runbooks at start (like `firebreak runbooks sync DIR`).
     #[arg(long, env = "FIREBREAK_RUNBOOKS_DIR", value_name = "DIR")]
     pub runbooks_dir: Option<PathBuf>,
-    /// Hosts remote runbooks may be fetched from, comma-separated (e.g. `wiki.example.com`);
-    /// no other host is ever contacted.
-    #[arg(
-        long,
-        env = "FIREBREAK_RUNBOOK_HOSTS",
-        value_delimiter = ',',
-        value_name = "HOSTS"
-    )]
-    pub runbook_hosts: Vec<String>,
-    /// A postmortem template (minijinja) that replaces the default blameless one.
-    #[arg(long, env = "FIREBREAK_POSTMORTEM_TEMPLATE", value_name = "FILE")]
-    pub postmortem_template: Option<PathBuf>,
-    /// How long one call may take (e.g. `10s`, `500ms`, `2m`) before it is answered
-    /// `unavailable`. PostgreSQL is told the same (statement and idle-in-transaction timeouts),
-    /// and a write that reaches it after the deadline is refused there.
-    #[arg(
-        long,
-        env = "FIREBREAK_CALL_TIMEOUT",
-        value_name = "DURATION",
-        default_value = "10s",
-        value_parser = parse_duration
-    )]
-    pub call_timeout: Duration,
     /// Most HTTP connections served at once; when all are taken, the longest-idle one is
     /// closed for a newcomer, and 16 more may only ask for /healthz. Lowered at start to fit
     /// the open-files limit.
@@ -184,6 +163,58 @@ pub struct ServeArgs {
         value_parser = parse_duration
     )]
     pub body_timeout: Duration,
+}
+
+/// Options of the use cases behind every tool call, shared by `serve` and `tool`.
+#[derive(Debug, Clone, Args)]
+pub struct CallArgs {
+    /// The principal recorded for writes over stdio and from `firebreak tool` [default: the OS
+    /// user name].
+    #[arg(long, env = "FIREBREAK_PRINCIPAL", value_name = "NAME")]
+    pub principal: Option<String>,
+    /// Hosts remote runbooks may be fetched from, comma-separated (e.g. `wiki.example.com`);
+    /// no other host is ever contacted.
+    #[arg(
+        long,
+        env = "FIREBREAK_RUNBOOK_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOSTS"
+    )]
+    pub runbook_hosts: Vec<String>,
+    /// A postmortem template (minijinja) that replaces the default blameless one.
+    #[arg(long, env = "FIREBREAK_POSTMORTEM_TEMPLATE", value_name = "FILE")]
+    pub postmortem_template: Option<PathBuf>,
+    /// How long one call may take (e.g. `10s`, `500ms`, `2m`) before it is answered
+    /// `unavailable`. PostgreSQL is told the same (statement and idle-in-transaction timeouts),
+    /// and a write that reaches it after the deadline is refused there.
+    #[arg(
+        long,
+        env = "FIREBREAK_CALL_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10s",
+        value_parser = parse_duration
+    )]
+    pub call_timeout: Duration,
+}
+
+/// Options of `firebreak tool`.
+#[derive(Debug, Clone, Args)]
+pub struct ToolArgs {
+    /// The tool to call (`--list` names them all).
+    #[arg(required_unless_present = "list", value_name = "NAME")]
+    pub name: Option<String>,
+    /// The tool's arguments as one JSON object, or `-` to read them from stdin [default: {}].
+    #[arg(value_name = "JSON", conflicts_with = "args_file")]
+    pub arguments: Option<String>,
+    /// Read the arguments (a JSON object) from this file (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub args_file: Option<PathBuf>,
+    /// Print every tool's name and one-line description, and exit.
+    #[arg(long, conflicts_with_all = ["name", "arguments", "args_file"])]
+    pub list: bool,
+    /// What every call needs.
+    #[command(flatten)]
+    pub calls: CallArgs,
 }
 
 /// Every environment variable Firebreak reads, from its command line definition, and

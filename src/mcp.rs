@@ -14,6 +14,7 @@ mod prompts;
 mod resources;
 mod runbook_tools;
 mod schemas;
+pub mod script;
 mod stdio;
 mod timeline_tools;
 pub mod tool_error;
@@ -69,6 +70,11 @@ pub enum Transport {
     },
     /// Streamable HTTP: the principal comes from the bearer token of each request.
     Http,
+    /// One call from the command line (`firebreak tool`), in process.
+    Cli {
+        /// The principal recorded on writes.
+        principal: String,
+    },
 }
 
 /// The Firebreak MCP server.
@@ -122,6 +128,7 @@ impl FirebreakServer {
         let parts = context.extensions.get::<http::request::Parts>();
         let (principal, channel) = match &self.transport {
             Transport::Stdio { principal } => (principal.clone(), Channel::Mcp),
+            Transport::Cli { principal } => (principal.clone(), Channel::Cli),
             Transport::Http => {
                 let principal = parts
                     .and_then(|p| p.extensions.get::<Principal>())

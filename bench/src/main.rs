@@ -31,8 +31,8 @@ use sqlx::{Connection, PgConnection};
 
 use crate::floor::{AppCaller, FloorCaller, MinimalBriefCaller, SqlCaller};
 use crate::lean::{LeanHttp, LeanStdio};
-use crate::mix::Clients;
 use crate::measure::{Caller, Timing, phase};
+use crate::mix::Clients;
 use crate::report::{MemoryResult, Report, ToolResult, mib};
 use crate::servers::{HttpServer, McpCaller, memory};
 use crate::workload::{Tool, Workload, open_targets};
@@ -264,13 +264,21 @@ async fn run(options: Options) -> anyhow::Result<u64> {
             _ => None,
         };
         let minimal = match tool {
-            Tool::Get => Some(phases.measure(&minimal_brief, tool, "minimal brief").await?),
+            Tool::Get => Some(
+                phases
+                    .measure(&minimal_brief, tool, "minimal brief")
+                    .await?,
+            ),
             _ => None,
         };
         let stdio_stats = phases.measure(&lean_stdio, tool, "stdio (lean)").await?;
         let http_stats = phases.measure(&lean_http, tool, "HTTP (lean)").await?;
-        let stdio_rmcp = phases.measure(&McpCaller(&stdio), tool, "stdio (rmcp)").await?;
-        let http_rmcp = phases.measure(&McpCaller(&http), tool, "HTTP (rmcp)").await?;
+        let stdio_rmcp = phases
+            .measure(&McpCaller(&stdio), tool, "stdio (rmcp)")
+            .await?;
+        let http_rmcp = phases
+            .measure(&McpCaller(&http), tool, "HTTP (rmcp)")
+            .await?;
         let (floor_name, floor) = report::floor(sql_floor.as_ref(), &use_case_floor);
         let floor = floor.max(f64::MIN_POSITIVE);
         tools.push(ToolResult {
@@ -324,7 +332,9 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         concurrency.push(result);
     }
     let memory = MemoryResult {
-        stdio_peak_mib: mib(memory(stdio_pid)?.hwm_kib.max(memory(lean_stdio_pid)?.hwm_kib)),
+        stdio_peak_mib: mib(memory(stdio_pid)?
+            .hwm_kib
+            .max(memory(lean_stdio_pid)?.hwm_kib)),
         http_peak_mib: mib(memory(http_server.pid)?.hwm_kib),
         http_max_sampled_rss_mib: concurrency
             .iter()
@@ -338,10 +348,16 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     let errors = tools
         .iter()
         .flat_map(|t| {
-            [&t.use_case_floor, &t.stdio, &t.http, &t.stdio_rmcp, &t.http_rmcp]
-                .into_iter()
-                .chain(&t.sql_floor)
-                .chain(&t.minimal_brief)
+            [
+                &t.use_case_floor,
+                &t.stdio,
+                &t.http,
+                &t.stdio_rmcp,
+                &t.http_rmcp,
+            ]
+            .into_iter()
+            .chain(&t.sql_floor)
+            .chain(&t.minimal_brief)
         })
         .chain(concurrency.iter().map(|c| &c.stats))
         .map(|s| s.errors)

@@ -29,7 +29,7 @@ pub(crate) struct DeclareParams {
     /// Who or what is affected, and how (markdown).
     pub(crate) impact: Option<String>,
     /// Affected service slugs, e.g. ["checkout-api"].
-    pub(crate) services: Option<Vec<String>>,
+    pub(crate) services: Option<Words<String>>,
     /// Key/value labels, e.g. `{"alertname": "HighErrorRate"}`.
     pub(crate) labels: Option<BTreeMap<String, String>>,
     /// Who commands the response.
@@ -91,7 +91,7 @@ pub(crate) struct UpdateIncidentParams {
     // New severity.
     pub(crate) severity: Option<Word<Severity>>,
     /// The whole new list of services.
-    pub(crate) services: Option<Vec<String>>,
+    pub(crate) services: Option<Words<String>>,
     /// The whole new set of labels.
     pub(crate) labels: Option<BTreeMap<String, String>>,
     /// Makes retries safe (24 h): a repeat with this key replays the first answer.
@@ -119,7 +119,7 @@ impl FirebreakServer {
             severity: Some(p.severity.0),
             summary: p.summary,
             impact: p.impact,
-            services: p.services.unwrap_or_default(),
+            services: p.services.map(|s| s.0).unwrap_or_default(),
             labels: p.labels.unwrap_or_default(),
             commander: p.commander,
             impact_started_at: When::resolve(p.impact_started_at),
@@ -195,7 +195,7 @@ impl FirebreakServer {
             summary: p.summary,
             impact: p.impact,
             severity: p.severity.map(|w| w.0),
-            services: p.services,
+            services: p.services.map(|s| s.0),
             labels: p.labels,
         };
         let actor = self.actor(&context);

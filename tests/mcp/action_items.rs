@@ -7,7 +7,6 @@ use chrono::{Days, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::postmortems::draft;
-use crate::postmortems::refusals::learning_fingerprint;
 use crate::support::{Client, TestDb, call, declare, failure, ok};
 
 fn today() -> NaiveDate {
@@ -130,7 +129,7 @@ async fn updating_records_the_changes_and_stamps_completion() {
         "without a key, a stale version is a conflict even when nothing would change"
     );
 
-    let before = learning_fingerprint(&db).await;
+    let before = db.fingerprint().await;
     let stale = failure(
         call(
             &client,
@@ -147,7 +146,7 @@ async fn updating_records_the_changes_and_stamps_completion() {
     );
     assert!(stale.message.contains("list_action_items"));
     assert_eq!(stale.details["current_version"], 2);
-    assert_eq!(learning_fingerprint(&db).await, before);
+    assert_eq!(db.fingerprint().await, before);
 
     let reopened = ok(call(
         &client,

@@ -56,6 +56,36 @@ async fn severities_statuses_and_roles_are_read_in_any_spelling() {
 }
 
 #[tokio::test]
+async fn one_service_may_be_sent_where_a_list_is_expected() {
+    let db = TestDb::new().await;
+    let client = db.client().await;
+    let declared = ok(call(
+        &client,
+        "declare_incident",
+        json!({"title": "Checkout errors", "severity": "SEV3", "services": "checkout"}),
+    )
+    .await);
+    assert_eq!(declared["incident"]["services"], json!(["checkout"]));
+    let updated = ok(call(
+        &client,
+        "update_incident",
+        json!({"incident": "INC-1", "services": "payments"}),
+    )
+    .await);
+    assert_eq!(updated["services"], json!(["payments"]));
+    let refused = failure(
+        call(
+            &client,
+            "update_incident",
+            json!({"incident": "INC-1", "services": 7}),
+        )
+        .await,
+    );
+    assert_eq!(refused.code, "invalid_argument");
+    assert_eq!(refused.details["field"], "services", "{}", refused.message);
+}
+
+#[tokio::test]
 async fn times_may_carry_an_offset_or_be_relative_to_now() {
     let db = TestDb::new().await;
     let client = db.client().await;

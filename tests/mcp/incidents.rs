@@ -1,5 +1,7 @@
 //! Declaring, reading, listing and editing incidents through `tools/call`.
 
+mod bad_input;
+
 use serde_json::json;
 
 use crate::support::{TestDb, call, declare, failure, ok};

@@ -1,5 +1,7 @@
 //! Status changes through `tools/call`: transitions, timestamps, reopen, decline and merge.
 
+pub(crate) mod bad_input;
+
 use serde_json::{Value, json};
 
 use crate::support::{Client, TestDb, call, declare, failure, ok};

@@ -8,7 +8,6 @@
 )]
 
 mod action_items;
-mod bad_input;
 mod connections;
 mod deadlines;
 mod forgiving;
@@ -24,6 +23,7 @@ mod remote_runbooks;
 mod resources;
 mod retries;
 mod runbooks;
+mod scripts;
 mod skills;
 mod support;
 mod tool_list;

@@ -3,7 +3,6 @@
 //! close gate for major incidents.
 
 mod bad_input;
-pub(crate) mod refusals;
 mod review;
 
 use firebreak::app::{App, Settings};
@@ -288,11 +287,11 @@ async fn a_template_from_the_settings_replaces_the_default_and_a_broken_one_name
     let as_json = get_json(&client, &incident).await;
     assert_eq!(as_json["version"], 1, "json needs no template");
     let second = declare(&client, "Second", "SEV3").await;
-    let before = refusals::learning_fingerprint(&db).await;
+    let before = db.fingerprint().await;
     let failed = failure(call(&client, "draft_postmortem", json!({"incident": second})).await);
     assert_eq!(failed.code, "invalid_template");
     assert_eq!(
-        refusals::learning_fingerprint(&db).await,
+        db.fingerprint().await,
         before,
         "a failed render stores nothing"
     );
@@ -370,7 +369,7 @@ async fn a_stale_expected_version_is_a_conflict_and_a_keyed_retry_replays_the_fi
         no_op.code, "conflict",
         "a stale version is a conflict even for a no-op"
     );
-    let before = refusals::learning_fingerprint(&db).await;
+    let before = db.fingerprint().await;
     let stale = failure(call(
         &client,
         "update_postmortem",
@@ -387,5 +386,5 @@ async fn a_stale_expected_version_is_a_conflict_and_a_keyed_retry_replays_the_fi
     );
     assert!(stale.message.contains("get_postmortem"));
     assert_eq!(stale.details["current_version"], 2);
-    assert_eq!(refusals::learning_fingerprint(&db).await, before);
+    assert_eq!(db.fingerprint().await, before);
 }

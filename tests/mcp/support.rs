@@ -3,6 +3,7 @@
 //! template, and a real rmcp client connected to the real server.
 
 pub(crate) mod children;
+pub(crate) mod refusals;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -166,7 +167,13 @@ impl TestDb {
                (select md5(coalesce(string_agg(t::text, ',' order by t.number), '')) from incident t), \
                (select md5(coalesce(string_agg(t::text, ',' order by t.seq), '')) from timeline_entry t), \
                (select md5(coalesce(string_agg(t::text, ',' order by t.id), '')) from role_assignment t), \
-               (select md5(coalesce(string_agg(t::text, ',' order by t.key), '')) from idempotency_key t))",
+               (select md5(coalesce(string_agg(t::text, ',' order by t.key), '')) from idempotency_key t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.incident_id), '')) from postmortem t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.incident_id, t.name), '')) from postmortem_section t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.number), '')) from action_item t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.slug), '')) from runbook t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.slug, t.version), '')) from runbook_version t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.url), '')) from runbook_cache t))",
         )
         .fetch_one(&self.pool)
         .await

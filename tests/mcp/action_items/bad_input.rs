@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::postmortems::refusals::{
+use crate::support::refusals::{
     UNKNOWN_UUID, assert_refused, case, incident_reference_cases, invalid, with, without,
 };
 use crate::support::{Client, TestDb, call, declare, ok};

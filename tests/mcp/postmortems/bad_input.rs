@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::postmortems::draft;
-use crate::postmortems::refusals::{
+use crate::support::refusals::{
     Case, OVERSIZED_TEXT_BYTES, assert_refused, case, incident_reference_cases, invalid, with,
     without,
 };

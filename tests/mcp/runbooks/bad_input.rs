@@ -1,15 +1,16 @@
 //! Bad input for `find_runbooks`, `get_runbook` and `record_runbook_step`: each case gives a tool
 //! error with a stable code and a message naming the field or what exists, and changes
-//! nothing (the core fingerprint and the runbook tables' row counts stay the same).
+//! nothing (the database fingerprint stays the same). The compact tuple tables are turned
+//! into the shared harness's cases.
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::runbooks::{folder, runbook, sync};
-use crate::support::{Client, TestDb};
+use crate::support::{Client, TestDb, refusals};
 
 /// One bad call: what is wrong, the arguments, the code, message needles, and the field the
-/// structured error must name (if any).
+/// structured error must name (if any); see [`refusals::Case`].
 struct Case(
     &'static str,
     Value,
@@ -17,15 +18,6 @@ struct Case(
     &'static [&'static str],
     Option<&'static str>,
 );
-
-/// The runbook tables' row counts.
-async fn runbook_counts(db: &TestDb) -> Vec<i64> {
-    let mut counts = Vec::new();
-    for table in ["runbook", "runbook_version", "runbook_cache"] {
-        counts.push(db.count(table).await);
-    }
-    counts
-}
 
 /// A database with INC-1 and the `disk-full` runbook (3 steps), and a client.
 async fn setup() -> (TestDb, Client) {
@@ -37,68 +29,23 @@ async fn setup() -> (TestDb, Client) {
     (db, client)
 }
 
+/// Runs the cases through the shared harness (`support::refusals`).
 async fn assert_refused(tool: &str, cases: Vec<Case>) {
     let (db, client) = setup().await;
-    let fingerprint = db.fingerprint().await;
-    let counts = runbook_counts(&db).await;
-    let mut failures = Vec::new();
-    for Case(what, args, code, needles, field) in &cases {
-        let Value::Object(arguments) = args.clone() else {
-            panic!("{what}: arguments must be an object");
-        };
-        let request =
-            rmcp::model::CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
-        let result = match client.call_tool(request).await {
-            Ok(result) => result,
-            Err(err) => {
-                failures.push(format!("{what}: protocol error {err}"));
-                continue;
+    let cases: Vec<refusals::Case> = cases
+        .into_iter()
+        .map(|Case(what, args, code, needles, field)| {
+            let mut case = refusals::case(what, args, code, "");
+            for needle in needles {
+                case = case.mentioning(*needle);
             }
-        };
-        let error = result
-            .structured_content
-            .as_ref()
-            .map_or(Value::Null, |c| c["error"].clone());
-        let message = error["message"].as_str().unwrap_or_default();
-        let mut problems = Vec::new();
-        if result.is_error != Some(true) {
-            problems.push("succeeded".to_owned());
-        }
-        if error["code"] != *code {
-            problems.push(format!("code {}, expected {code}", error["code"]));
-        }
-        for needle in *needles {
-            if !message.contains(needle) {
-                problems.push(format!("message lacks {needle}"));
+            match field {
+                Some(field) => case.field(field),
+                None => case,
             }
-        }
-        if let Some(field) = field
-            && error["field"] != *field
-        {
-            problems.push(format!("field {}, expected {field}", error["field"]));
-        }
-        if !problems.is_empty() {
-            failures.push(format!("{what}: {} — {message}", problems.join("; ")));
-        }
-    }
-    assert_eq!(
-        db.fingerprint().await,
-        fingerprint,
-        "{tool}: core tables changed"
-    );
-    assert_eq!(
-        runbook_counts(&db).await,
-        counts,
-        "{tool}: runbook tables changed"
-    );
-    assert!(cases.len() >= 5, "{tool} has too few cases");
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases for {tool} failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+        })
+        .collect();
+    refusals::assert_refused(&db, &client, tool, &cases).await;
 }
 
 const INVALID: &str = "invalid_argument";
