@@ -1,5 +1,7 @@
-//! Use cases: each runs as one transaction (load, apply the domain rule, save, append to the
-//! timeline, commit). May use `domain` and `store`; knows nothing about MCP or HTTP.
+//! Use cases. Every write runs as one transaction (load, apply the domain rule, save, append to
+//! the timeline, commit); a read that needs one consistent view (a brief) takes one too, and a
+//! single-statement read runs straight on the pool. May use `domain`, `store` and
+//! `integrations`; knows nothing about MCP or HTTP.
 
 pub mod action_items;
 mod error;

@@ -5,22 +5,25 @@
 //! Layers point down only; nothing imports upward.
 //!
 //! ```text
-//! mcp (tools: parse → call app → view)      http (axum: /mcp, /healthz, auth)
-//!            └──────────────► app (use cases, one transaction each) ◄────┘
-//!                                 │
-//!                              store (SQL, only here; the embedded cluster)
-//!                                 │
-//!                              domain (pure types and rules: no I/O, no async)
+//! cli (commands) ──► http (/mcp, /healthz, auth, limits) ──► mcp (tools: parse → app → view)
+//!                                                                │
+//!                    app (use cases: one transaction per write) ◄┘
+//!                     │                         │
+//!   store (SQL, only here; the embedded cluster)   integrations (outbound HTTP: remote runbooks)
+//!                     │                         │
+//!                  domain (pure types and rules: no I/O, no async)
 //! ```
 //!
 //! - [`domain`]: the vocabulary and the rules (lifecycle, validation, durations).
 //! - [`store`]: PostgreSQL; every function takes `&mut PgConnection` so `app` owns the transaction.
-//! - [`app`]: one use case per method, one transaction each; the only error `mcp` sees.
+//! - [`app`]: one use case per method; every write is one transaction, reads that need one
+//!   consistent view take one, single-statement reads run on the pool; its error is the only
+//!   one `mcp` sees.
 //! - [`mcp`]: the MCP server: tools, their schemas and views, errors meeting the wire.
 //! - [`integrations`]: outbound HTTP (remote runbooks from allow-listed hosts).
 //! - [`http`]: Streamable HTTP transport with bearer tokens, Host/Origin checks and `/healthz`.
 //! - [`config`] and [`telemetry`]: command line and logging; they import nothing from the crate.
-//! - [`cli`]: the commands behind `firebreak` (serve, migrate, db status/stop).
+//! - [`cli`]: the commands behind `firebreak` (serve, tool, migrate, runbooks sync, db status/stop).
 
 pub mod app;
 pub mod cli;

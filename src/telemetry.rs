@@ -3,8 +3,9 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the subscriber. `RUST_LOG` overrides the default filter, which keeps rmcp at
-/// `info` so that request and response payloads (incident data) stay out of the logs.
+/// Installs the subscriber. `RUST_LOG` overrides the default filter, which keeps rmcp (and
+/// sqlx) at `warn`, so request and response payloads (incident data) and statements stay out of
+/// the logs.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn,sqlx=warn"));

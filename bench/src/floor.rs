@@ -163,7 +163,7 @@ impl Caller for AppCaller {
                 summary,
             } => UseCase::Declare(DeclareRequest {
                 title,
-                severity: Some(severity(level)),
+                severity: severity(level),
                 summary: Some(summary),
                 impact: None,
                 services: vec![service.to_owned()],

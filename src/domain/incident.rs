@@ -105,12 +105,12 @@ pub struct Incident {
 }
 
 /// The raw fields of a declaration, before validation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DeclareRequest {
     /// See [`Incident::title`].
     pub title: String,
-    /// See [`Incident::severity`].
-    pub severity: Option<Severity>,
+    /// See [`Incident::severity`]: required, so there is no declaration without one.
+    pub severity: Severity,
     /// See [`Incident::summary`].
     pub summary: Option<String>,
     /// See [`Incident::impact`].
@@ -157,9 +157,6 @@ pub struct NewIncident {
 impl NewIncident {
     /// Checks a proposed incident against every field rule.
     pub fn parse(request: DeclareRequest, now: DateTime<Utc>) -> Result<Self, ValidationError> {
-        let severity = request.severity.ok_or_else(|| {
-            ValidationError::new("severity", "is required: one of SEV1 (worst) to SEV5")
-        })?;
         let impact_started_at =
             validation::timestamp("impact_started_at", request.impact_started_at, now)?;
         let detected_at = validation::timestamp("detected_at", request.detected_at, now)?;
@@ -175,7 +172,7 @@ impl NewIncident {
         }
         Ok(NewIncident {
             title: validation::title("title", &request.title)?,
-            severity,
+            severity: request.severity,
             summary: validation::text("summary", request.summary.unwrap_or_default())?,
             impact: validation::text("impact", request.impact.unwrap_or_default())?,
             services: validation::services("services", request.services)?,

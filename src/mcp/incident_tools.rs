@@ -116,7 +116,7 @@ impl FirebreakServer {
     ) -> Result<Json<WriteAnswer<DeclaredView>>, ToolError> {
         let request = DeclareRequest {
             title: p.title,
-            severity: Some(p.severity.0),
+            severity: p.severity.0,
             summary: p.summary,
             impact: p.impact,
             services: p.services.map(|s| s.0).unwrap_or_default(),

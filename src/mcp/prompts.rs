@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use crate::app::{self, IncidentBrief};
+use crate::domain::postmortem::KEY_KINDS;
 use crate::domain::{EntryKind, IncidentRef, Visibility};
 use crate::mcp::FirebreakServer;
 use crate::mcp::markdown;
@@ -28,17 +29,17 @@ const UPDATE_ENTRIES: usize = 20;
 const PUBLIC_SCAN: i64 = 200;
 /// How many timeline highlights a postmortem prompt shows.
 const HIGHLIGHTS: i64 = 200;
-/// The entries a postmortem's key timeline is made of.
-const HIGHLIGHT_KINDS: [EntryKind; 8] = [
-    EntryKind::StatusChange,
-    EntryKind::SeverityChange,
-    EntryKind::Finding,
-    EntryKind::Hypothesis,
-    EntryKind::Decision,
-    EntryKind::Action,
-    EntryKind::RunbookStep,
-    EntryKind::Change,
-];
+/// The entries a postmortem prompt highlights.
+const HIGHLIGHT_KINDS: [EntryKind; KEY_KINDS.len() + 1] = {
+    // The postmortem's key entries, plus changes (suspects for the trigger).
+    let mut kinds = [EntryKind::Change; KEY_KINDS.len() + 1];
+    let mut i = 0;
+    while i < KEY_KINDS.len() {
+        kinds[i] = KEY_KINDS[i];
+        i += 1;
+    }
+    kinds
+};
 
 /// Arguments of the prompts about one incident.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -1,4 +1,4 @@
-//! What tools return: the only definition of the output schemas, one file per area. Times are
+//! What tools return, one file per area; the output schemas are derived from them. Times are
 //! RFC 3339 in UTC. Answers leave out what is not there: a missing field means null, an empty
 //! list or empty text, never "unknown".
 
