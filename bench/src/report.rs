@@ -212,7 +212,8 @@ impl Report {
              add_timeline_entry 10%, update_incident 7%, declare_incident 3%. Each client has its \
              own connection and runs a closed loop: lean HTTP clients (raw JSON-RPC), rmcp \
              clients, or the mix floor (the reads' SQL floor statements and the writes' use \
-             cases, in-process, on one pool of 16: the same statements without MCP). CPU ms per \
+             cases, in-process, on pools of 10 connections like the server's: the same \
+             statements without MCP). CPU ms per \
              call: CPU time used during the measured window ÷ calls, for the server, the \
              benchmark's own process (its clients, or the floor's work) and PostgreSQL (all its \
              processes).\n\n\
