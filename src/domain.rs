@@ -31,6 +31,7 @@ pub use durations::SpanMeasure;
 pub use error::{TransitionError, ValidationError};
 pub use incident::{
     DeclareRequest, FieldChange, Incident, IncidentChanges, IncidentSummary, NewIncident, Severity,
+    ValidChanges,
 };
 pub use lifecycle::{MergeTarget, StatusChange, Transition};
 pub use reference::IncidentRef;

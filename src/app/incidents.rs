@@ -12,7 +12,7 @@ use crate::domain::timeline::data::{Declaration, FieldChanged, RepeatSignal, Rol
 use crate::domain::{
     Actor, DeclareRequest, EntryData, EntryKind, FieldChange, Incident, IncidentChanges,
     IncidentRef, NewEntry, NewIncident, NewRoleAssignment, Role, RoleAssignment, SpanMeasure,
-    Status, TimelineEntry, durations::durations,
+    Status, TimelineEntry, ValidChanges, durations::durations,
 };
 use crate::store::{self, Lock};
 
@@ -158,7 +158,7 @@ async fn apply_changes(
     actor: &Actor,
     reference: IncidentRef,
     expected_version: Option<i64>,
-    changes: &IncidentChanges,
+    changes: &ValidChanges,
     now: DateTime<Utc>,
 ) -> Result<Incident> {
     for _ in 0..OPTIMISTIC_ATTEMPTS {

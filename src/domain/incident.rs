@@ -213,10 +213,23 @@ pub struct FieldChange {
     pub to: String,
 }
 
+/// Edits that passed every field rule: the only kind [`Incident::apply`] takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidChanges(IncidentChanges);
+
+/// Read access to the checked edits (they cannot be changed once checked).
+impl std::ops::Deref for ValidChanges {
+    type Target = IncidentChanges;
+
+    fn deref(&self) -> &IncidentChanges {
+        &self.0
+    }
+}
+
 impl IncidentChanges {
     /// Validates each given field.
-    pub fn parse(self) -> Result<Self, ValidationError> {
-        Ok(IncidentChanges {
+    pub fn parse(self) -> Result<ValidChanges, ValidationError> {
+        Ok(ValidChanges(IncidentChanges {
             title: self
                 .title
                 .map(|t| validation::title("title", &t))
@@ -238,7 +251,7 @@ impl IncidentChanges {
                 .labels
                 .map(|l| validation::labels("labels", l))
                 .transpose()?,
-        })
+        }))
     }
 
     /// True when no field was given.
@@ -284,7 +297,8 @@ impl Incident {
     }
 
     /// Applies validated edits and returns what actually changed (unchanged values are skipped).
-    pub fn apply(&mut self, changes: IncidentChanges) -> Vec<FieldChange> {
+    pub fn apply(&mut self, changes: ValidChanges) -> Vec<FieldChange> {
+        let ValidChanges(changes) = changes;
         let mut changed = Vec::new();
         if let Some(severity) = changes.severity.filter(|s| *s != self.severity) {
             changed.push(change("severity", self.severity, severity));

@@ -322,10 +322,14 @@ fn parsing_changes_reports_the_offending_field() {
 #[test]
 fn a_severity_change_is_reported_as_sev_names() {
     let mut incident = incident(Status::Investigating);
-    let changed = incident.apply(IncidentChanges {
-        severity: Some(Severity::Sev1),
-        ..Default::default()
-    });
+    let changed = incident.apply(
+        IncidentChanges {
+            severity: Some(Severity::Sev1),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap(),
+    );
     assert_eq!(
         changed,
         [FieldChange {
@@ -340,12 +344,16 @@ fn a_severity_change_is_reported_as_sev_names() {
 #[test]
 fn only_fields_that_differ_are_reported() {
     let mut incident = incident(Status::Investigating);
-    let changed = incident.apply(IncidentChanges {
-        title: Some("Checkout returns 502".into()), // same
-        summary: Some("Rollback started".into()),   // different
-        severity: Some(Severity::Sev3),             // same
-        ..Default::default()
-    });
+    let changed = incident.apply(
+        IncidentChanges {
+            title: Some("Checkout returns 502".into()), // same
+            summary: Some("Rollback started".into()),   // different
+            severity: Some(Severity::Sev3),             // same
+            ..Default::default()
+        }
+        .parse()
+        .unwrap(),
+    );
     assert_eq!(
         changed,
         [FieldChange {
@@ -361,14 +369,18 @@ fn only_fields_that_differ_are_reported() {
 fn applying_identical_values_changes_nothing() {
     let before = incident(Status::Identified);
     let mut after = before.clone();
-    let changed = after.apply(IncidentChanges {
-        title: Some(before.title.clone()),
-        summary: Some(before.summary.clone()),
-        impact: Some(before.impact.clone()),
-        severity: Some(before.severity),
-        services: Some(before.services.clone()),
-        labels: Some(before.labels.clone()),
-    });
+    let changed = after.apply(
+        IncidentChanges {
+            title: Some(before.title.clone()),
+            summary: Some(before.summary.clone()),
+            impact: Some(before.impact.clone()),
+            severity: Some(before.severity),
+            services: Some(before.services.clone()),
+            labels: Some(before.labels.clone()),
+        }
+        .parse()
+        .unwrap(),
+    );
     assert_eq!(changed, []);
     assert_eq!(after, before);
 }
@@ -376,17 +388,21 @@ fn applying_identical_values_changes_nothing() {
 #[test]
 fn every_changed_field_is_reported_in_a_fixed_order_with_readable_values() {
     let mut incident = incident(Status::Monitoring);
-    let changed = incident.apply(IncidentChanges {
-        title: Some("Checkout slow".into()),
-        summary: Some("s".into()),
-        impact: Some("i".into()),
-        severity: Some(Severity::Sev4),
-        services: Some(vec!["checkout-api".into()]),
-        labels: Some(BTreeMap::from([
-            ("env".into(), "prod".into()),
-            ("region".into(), "eu-west-1".into()),
-        ])),
-    });
+    let changed = incident.apply(
+        IncidentChanges {
+            title: Some("Checkout slow".into()),
+            summary: Some("s".into()),
+            impact: Some("i".into()),
+            severity: Some(Severity::Sev4),
+            services: Some(vec!["checkout-api".into()]),
+            labels: Some(BTreeMap::from([
+                ("env".into(), "prod".into()),
+                ("region".into(), "eu-west-1".into()),
+            ])),
+        }
+        .parse()
+        .unwrap(),
+    );
     let rendered: Vec<(&str, &str, &str)> = changed
         .iter()
         .map(|c| (c.field, c.from.as_str(), c.to.as_str()))
@@ -411,11 +427,15 @@ fn every_changed_field_is_reported_in_a_fixed_order_with_readable_values() {
 #[test]
 fn clearing_services_and_labels_is_a_change() {
     let mut incident = incident(Status::Investigating);
-    let changed = incident.apply(IncidentChanges {
-        services: Some(vec![]),
-        labels: Some(BTreeMap::new()),
-        ..Default::default()
-    });
+    let changed = incident.apply(
+        IncidentChanges {
+            services: Some(vec![]),
+            labels: Some(BTreeMap::new()),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap(),
+    );
     let fields: Vec<&str> = changed.iter().map(|c| c.field).collect();
     assert_eq!(fields, ["services", "labels"]);
     assert_eq!(changed[0].to, "");
