@@ -149,22 +149,29 @@ impl Caller for LeanStdio {
 /// One HTTP/1.1 connection to `firebreak serve --http`, with the bearer token.
 pub(crate) struct LeanHttp {
     sender: Mutex<SendRequest<Full<Bytes>>>,
+    port: u16,
     authority: String,
     authorization: String,
     next_id: AtomicU64,
 }
 
+/// One HTTP/1.1 connection to the server on `port`, driven by its own task.
+async fn open(port: u16) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .context("HTTP handshake")?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
 impl LeanHttp {
     /// Opens a connection to `server`.
     pub(crate) async fn connect(server: &HttpServer) -> anyhow::Result<LeanHttp> {
-        let stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await?;
-        stream.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .context("HTTP handshake")?;
-        tokio::spawn(connection);
         Ok(LeanHttp {
-            sender: Mutex::new(sender),
+            sender: Mutex::new(open(server.port).await?),
+            port: server.port,
             authority: format!("127.0.0.1:{}", server.port),
             authorization: format!("Bearer {}", server.token),
             next_id: AtomicU64::new(1),
@@ -180,7 +187,12 @@ impl LeanHttp {
             .header("mcp-protocol-version", "2025-11-25")
             .body(Full::new(Bytes::from(body)))?;
         let mut sender = self.sender.lock().await;
-        sender.ready().await?;
+        // The server closes a keep-alive connection left idle past its header timeout (between
+        // phases): open a new one, as any HTTP client would. Nothing was sent on the old one.
+        if sender.is_closed() || sender.ready().await.is_err() {
+            *sender = open(self.port).await?;
+            sender.ready().await?;
+        }
         let response = sender.send_request(request).await?;
         let status = response.status();
         let body = response.into_body().collect().await?.to_bytes();
