@@ -26,20 +26,41 @@ use crate::workload::{Observed, Op};
 /// How long the lean stdio client waits for its handshake.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-/// The `params` of a `tools/call`, serialized before the clock starts.
-pub(crate) struct Prepared(String);
+/// The `params` of a `tools/call`, serialized before the clock starts, and whether the
+/// answer's version and status are needed (writes that pass `expected_version` next time).
+pub(crate) struct Prepared {
+    params: String,
+    reads_version: bool,
+}
 
 fn prepare(op: &Op) -> Prepared {
     let params = json!({"name": op.tool_name(), "arguments": op.arguments()});
-    Prepared(params.to_string())
+    Prepared {
+        params: params.to_string(),
+        reads_version: matches!(op, Op::Update { .. } | Op::ChangeStatus { .. }),
+    }
 }
 
+/// One request line, with its newline, so it is written in one go.
 fn request(id: u64, params: &str) -> String {
-    format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{params}}}"#)
+    format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{params}}}\n")
 }
 
-/// Reads an answer: a JSON-RPC error or a tool error is an `Err`, else the version and status.
-fn observe(answer: &[u8]) -> Result<Observed, String> {
+/// How much of an answer's head and tail are looked at to see that it succeeded.
+const PEEK: usize = 64;
+
+/// Reads an answer: a JSON-RPC error or a tool error is an `Err`, else the version and status
+/// (parsed only when asked for). A success is recognised without parsing: rmcp writes
+/// `"result":` first and `"isError":false` last, so the head and tail of the line suffice;
+/// anything else is parsed to say what went wrong.
+fn observe(answer: &[u8], reads_version: bool) -> Result<Observed, String> {
+    let trimmed = answer.trim_ascii_end();
+    let head = &trimmed[..trimmed.len().min(PEEK)];
+    let tail = &trimmed[trimmed.len().saturating_sub(PEEK)..];
+    let succeeded = contains(head, b"\"result\":") && contains(tail, b"\"isError\":false");
+    if succeeded && !reads_version {
+        return Ok(Observed::default());
+    }
     let message: Value =
         serde_json::from_slice(answer).map_err(|err| format!("not JSON ({err})"))?;
     if let Some(error) = message.get("error") {
@@ -54,6 +75,12 @@ fn observe(answer: &[u8]) -> Result<Observed, String> {
         version: content["version"].as_i64(),
         status: content["status"].as_str().map(str::to_owned),
     })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 /// `firebreak serve` over its stdio, spoken to line by line.
@@ -87,33 +114,33 @@ impl LeanStdio {
         let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {},
             "clientInfo": {"name": "firebreak-bench-lean", "version": env!("CARGO_PKG_VERSION")}}});
-        let answer = tokio::time::timeout(PATIENCE, client.exchange(&initialize.to_string()))
+        let answer = tokio::time::timeout(PATIENCE, client.exchange(&format!("{initialize}\n")))
             .await
             .context("no answer to initialize")??;
         if !String::from_utf8_lossy(&answer).contains("serverInfo") {
             bail!("unexpected answer to initialize; see {}", log.display());
         }
         client
-            .send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+            .send("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
             .await?;
         Ok((client, pid))
     }
 
+    /// Writes `line` (which ends with its newline) in one write.
     async fn send(&self, line: &str) -> anyhow::Result<()> {
         let mut pipes = self.pipes.lock().await;
         pipes.0.write_all(line.as_bytes()).await?;
-        pipes.0.write_all(b"\n").await?;
         pipes.0.flush().await?;
         Ok(())
     }
 
-    /// Writes one request line and reads lines until its answer (one at a time: the lock is
-    /// held for the whole exchange).
+    /// Writes one request line (ending with its newline, one write, so the server wakes once)
+    /// and reads lines until its answer (one at a time: the lock is held for the whole
+    /// exchange).
     async fn exchange(&self, line: &str) -> anyhow::Result<Vec<u8>> {
         let mut pipes = self.pipes.lock().await;
         let (stdin, stdout) = &mut *pipes;
         stdin.write_all(line.as_bytes()).await?;
-        stdin.write_all(b"\n").await?;
         stdin.flush().await?;
         let mut answer = Vec::new();
         loop {
@@ -139,10 +166,10 @@ impl Caller for LeanStdio {
     async fn call(&self, prepared: Prepared) -> Result<Observed, String> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let answer = self
-            .exchange(&request(id, &prepared.0))
+            .exchange(&request(id, &prepared.params))
             .await
             .map_err(|err| format!("transport: {err}"))?;
-        observe(&answer)
+        observe(&answer, prepared.reads_version)
     }
 }
 
@@ -213,9 +240,9 @@ impl Caller for LeanHttp {
     async fn call(&self, prepared: Prepared) -> Result<Observed, String> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let answer = self
-            .post(request(id, &prepared.0))
+            .post(request(id, &prepared.params))
             .await
             .map_err(|err| format!("transport: {err}"))?;
-        observe(&answer)
+        observe(&answer, prepared.reads_version)
     }
 }
