@@ -1,5 +1,5 @@
 //! Closed vocabularies (severities, statuses, roles, kinds …), each defined once by
-//! [`vocabulary!`]: the enum, `ALL`, the canonical spelling (`as_str`, `Display`), an exact
+//! the `vocabulary!` macro: the enum, `ALL`, the canonical spelling (`as_str`, `Display`), an exact
 //! `FromStr` for stored values, serde through the canonical spelling, and a lenient parse for
 //! what callers send ([`Vocabulary::parse_loose`]): any case, spaces, `-` or `_` between the
 //! parts (`sev2`, `SEV-2`, `Sev 2` are `SEV2`), and the aliases people use (`mitigated` for

@@ -114,7 +114,7 @@ pub async fn next_number(conn: &mut PgConnection) -> Result<i64> {
 /// timeline entries and, if given, its first role holder, in one statement; returns the
 /// incident.
 ///
-/// Parameters: $1–$10 the entries ([`timeline::bind_entries`]: $7 now, $8–$10 the actor),
+/// Parameters: $1–$10 the entries (`timeline::bind_entries`: $7 now, $8–$10 the actor),
 /// $11 id, $12 number, $13 title, $14 summary, $15 impact, $16 severity, $17 services,
 /// $18 labels, $19 dedup key, $20 impact started, $21 detected, $22–$24 the role (id, role,
 /// assignee).
@@ -223,7 +223,7 @@ pub async fn open_with_dedup_key(conn: &mut PgConnection, key: &str) -> Result<O
 /// stored row, or `None` when another writer changed the incident first (nothing is written
 /// then).
 ///
-/// Parameters: $1–$10 the entries ([`timeline::bind_entries`]: $7 now, $8–$10 the actor),
+/// Parameters: $1–$10 the entries (`timeline::bind_entries`: $7 now, $8–$10 the actor),
 /// $11 id, $12 the version read, $13–$28 the fields in the order of the `set` list.
 pub async fn save_with_entries(
     conn: &mut PgConnection,
