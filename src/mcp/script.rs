@@ -69,13 +69,9 @@ pub async fn call_tool(
     let server = FirebreakServer::new(app, Transport::Cli { principal });
     let serving = tokio::spawn(async move {
         let transport = stdio::LineTransport::new(server_read, server_write);
-        match server.serve(transport).await {
-            Ok(running) => running
-                .waiting()
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Err(err) => Err(err.to_string()),
+        // A failed handshake shows up on the client side as a closed session.
+        if let Ok(running) = server.serve(transport).await {
+            let _ = running.waiting().await;
         }
     });
     let (client_read, client_write) = tokio::io::split(client_end);

@@ -44,8 +44,7 @@ async fn two_updates_with_one_expected_version_let_exactly_one_through() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_updates_of_different_fields_without_a_version_all_land() {
     let db = TestDb::new().await;
-    let clients: Vec<_> = join_all((0..5).map(|_| db.client())).await;
-    let clients: Vec<_> = clients.into_iter().map(Arc::new).collect();
+    let clients = db.clients(5).await;
     let reference = declare(&clients[0], "Lost updates?", "SEV3").await;
     let edits = [
         json!({"title": "Checkout errors"}),
@@ -82,11 +81,7 @@ async fn concurrent_updates_of_different_fields_without_a_version_all_land() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_declares_with_one_dedup_key_make_one_incident() {
     let db = TestDb::new().await;
-    let clients: Vec<_> = join_all((0..5).map(|_| db.client()))
-        .await
-        .into_iter()
-        .map(Arc::new)
-        .collect();
+    let clients = db.clients(5).await;
     let declares = (0..50).map(|n| {
         let client = clients[n % clients.len()].clone();
         tokio::spawn(async move {
@@ -115,11 +110,7 @@ async fn fifty_concurrent_declares_with_one_dedup_key_make_one_incident() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_retries_with_one_idempotency_key_make_one_incident() {
     let db = TestDb::new().await;
-    let clients: Vec<_> = join_all((0..4).map(|_| db.client()))
-        .await
-        .into_iter()
-        .map(Arc::new)
-        .collect();
+    let clients = db.clients(4).await;
     let retries = (0..20).map(|n| {
         let client = clients[n % clients.len()].clone();
         tokio::spawn(async move {

@@ -3,8 +3,6 @@
 //! `replayed`, and writes nothing; the same key with other arguments is a `conflict` and writes
 //! nothing; concurrent retries apply once; keys are scoped by principal.
 
-use std::sync::Arc;
-
 use futures::future::join_all;
 use serde_json::{Value, json};
 
@@ -189,11 +187,7 @@ async fn keys_are_scoped_by_principal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_retries_of_one_timeline_entry_append_it_once() {
     let (db, _) = seeded().await;
-    let clients: Vec<_> = join_all((0..4).map(|_| db.client()))
-        .await
-        .into_iter()
-        .map(Arc::new)
-        .collect();
+    let clients = db.clients(4).await;
     let retries = (0..20).map(|n| {
         let client = clients[n % clients.len()].clone();
         tokio::spawn(async move {

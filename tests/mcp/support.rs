@@ -160,6 +160,12 @@ impl TestDb {
         connect_in_process(self.pool.clone(), "tester").await
     }
 
+    /// `n` clients (each its own session), shareable across tasks for race tests.
+    pub(crate) async fn clients(&self, n: usize) -> Vec<std::sync::Arc<Client>> {
+        let clients = futures::future::join_all((0..n).map(|_| self.client())).await;
+        clients.into_iter().map(std::sync::Arc::new).collect()
+    }
+
     /// A fingerprint of every row Firebreak stores, to prove a failed call wrote nothing.
     pub(crate) async fn fingerprint(&self) -> String {
         let (fingerprint,): (String,) = sqlx::query_as(

@@ -261,8 +261,7 @@ pub(crate) async fn failures(
     tool: &str,
     cases: &[Case],
 ) -> Vec<String> {
-    let start = db.fingerprint().await;
-    let mut before = start.clone();
+    let mut before = db.fingerprint().await;
     let mut failures = Vec::new();
     for case in cases {
         let Value::Object(arguments) = case.args.clone() else {
@@ -286,9 +285,7 @@ pub(crate) async fn failures(
             ));
         }
     }
-    if db.fingerprint().await != start {
-        failures.push(format!("{tool}: the database changed"));
-    }
+    // Every case was compared with the state before it, so no end-to-end comparison is needed.
     failures
 }
 
