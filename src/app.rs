@@ -13,6 +13,7 @@ mod page;
 pub mod postmortems;
 mod roles;
 pub mod runbooks;
+pub mod signals;
 mod timeline;
 pub mod write;
 
@@ -56,6 +57,8 @@ pub struct Settings {
     pub postmortem_template: Option<String>,
     /// How long one call may take before it is answered `unavailable`.
     pub call_timeout: Duration,
+    /// How alerts are routed (reloaded in place on SIGHUP).
+    pub routing: signals::RoutingHandle,
 }
 
 /// The default of [`Settings::call_timeout`].
@@ -69,6 +72,7 @@ impl Default for Settings {
             runbook_hosts: Vec::new(),
             postmortem_template: None,
             call_timeout: CALL_TIMEOUT,
+            routing: signals::RoutingHandle::default(),
         }
     }
 }

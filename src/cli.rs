@@ -1,6 +1,7 @@
 //! The commands behind the `firebreak` binary: connect (embedded cluster or `DATABASE_URL`),
 //! migrate, serve over stdio or HTTP with graceful shutdown, and manage the embedded cluster.
 
+mod alerting;
 mod tool;
 
 use std::io::Write;
@@ -77,6 +78,7 @@ fn settings(args: &CallArgs) -> Result<Settings, Error> {
         runbook_hosts: args.runbook_hosts.clone(),
         postmortem_template,
         call_timeout: args.call_timeout,
+        routing: crate::app::signals::RoutingHandle::default(),
     })
 }
 
@@ -91,6 +93,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Db { command } => manage_cluster(&cli.database, command).await,
+        Command::Alerting { command } => alerting::run(&cli.database, command).await,
         Command::Runbooks {
             command: RunbookCommand::Sync { dir },
         } => {
@@ -170,8 +173,32 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         }
         None => None,
     };
+    let alerting = args.alerting.as_deref().map(alerting::load).transpose()?;
     let (pool, cluster) = connect_with_cluster(database, Some(args.calls.call_timeout)).await?;
-    let app = App::new(pool, settings(&args.calls)?);
+    let mut settings = settings(&args.calls)?;
+    let sources = http::hooks::SourcesHandle::default();
+    if let Some(alerting) = alerting {
+        tracing::info!(
+            sources = alerting.sources.len(),
+            routes = alerting.routing.routes.len(),
+            "alerting file loaded"
+        );
+        settings.routing = crate::app::signals::RoutingHandle::new(alerting.routing.clone());
+        sources.replace(alerting);
+    }
+    if let Some(path) = args.alerting.clone() {
+        tokio::spawn(alerting::reload_on_hangup(
+            path,
+            sources.clone(),
+            settings.routing.clone(),
+            shutdown.clone(),
+        ));
+    }
+    let http_options = http_options.map(|mut options| {
+        options.sources = sources;
+        options
+    });
+    let app = App::new(pool, settings);
     if let Some(dir) = &args.runbooks_dir {
         let report = app.sync_runbooks(dir).await?;
         tracing::info!(dir = %dir.display(), "runbooks loaded: {report}");

@@ -62,6 +62,37 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Check the alerting file, or show what a payload would do.
+    Alerting {
+        /// What to do.
+        #[command(subcommand)]
+        command: AlertingCommand,
+    },
+}
+
+/// Alerting commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AlertingCommand {
+    /// Check an alerting file (sources, routes) and exit non-zero naming the line at fault.
+    Check {
+        /// The YAML file.
+        file: PathBuf,
+    },
+    /// Print what a payload would do and why (route, group, declare/attach/dedup/record),
+    /// read against the database, writing nothing.
+    Test {
+        /// The alerting file.
+        #[arg(long, env = "FIREBREAK_ALERTING", value_name = "FILE")]
+        alerting: PathBuf,
+        /// The source (by name) the payload comes from.
+        #[arg(long)]
+        source: String,
+        /// GitHub's event name (`X-GitHub-Event`), for github sources.
+        #[arg(long)]
+        github_event: Option<String>,
+        /// The payload, as the sender would post it.
+        payload: PathBuf,
+    },
 }
 
 /// Runbook commands.
@@ -134,6 +165,10 @@ pub struct ServeArgs {
     /// Load this folder of runbooks at start (like `firebreak runbooks sync DIR`).
     #[arg(long, env = "FIREBREAK_RUNBOOKS_DIR", value_name = "DIR")]
     pub runbooks_dir: Option<PathBuf>,
+    /// The alerting file: ingestion sources and routes (see `firebreak alerting check`).
+    /// Reloaded on SIGHUP; a file that does not check keeps the one in force.
+    #[arg(long, env = "FIREBREAK_ALERTING", value_name = "FILE")]
+    pub alerting: Option<PathBuf>,
     /// Most HTTP connections served at once; when all are taken, the longest-idle one is
     /// closed for a newcomer, and 16 more may only ask for /healthz. Lowered at start to fit
     /// the open-files limit.

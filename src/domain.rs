@@ -21,6 +21,7 @@ pub mod postmortem;
 pub mod reference;
 pub mod role;
 pub mod runbook;
+pub mod signals;
 pub mod status;
 pub mod timeline;
 pub mod validation;

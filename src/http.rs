@@ -4,6 +4,7 @@
 
 mod auth;
 mod body;
+pub mod hooks;
 pub mod listener;
 
 use std::net::SocketAddr;
@@ -47,6 +48,8 @@ pub struct HttpOptions {
     pub connections: ConnectionLimits,
     /// Limits on request bodies.
     pub body: BodyLimits,
+    /// The ingestion sources (`/hooks/…`, `/v2/enqueue`); none configured answers 404.
+    pub sources: hooks::SourcesHandle,
 }
 
 impl HttpOptions {
@@ -65,6 +68,7 @@ impl HttpOptions {
                 max_bytes: MAX_BODY_BYTES,
                 timeout: Duration::from_secs(10),
             },
+            sources: hooks::SourcesHandle::default(),
         }
     }
 
@@ -145,7 +149,9 @@ pub fn router(app: App, options: &HttpOptions) -> Router {
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(options.body, body::guard))
         .layer(middleware::from_fn_with_state(tokens, auth::authenticate));
-    mcp.route("/healthz", get(health).with_state(app))
+    let hooks = hooks::router(app.clone(), options.sources.clone(), options.body.timeout);
+    mcp.merge(hooks)
+        .route("/healthz", get(health).with_state(app))
 }
 
 /// Serves until `shutdown` fires, then lets calls in flight finish.

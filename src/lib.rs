@@ -21,6 +21,8 @@
 //!   one `mcp` sees.
 //! - [`mcp`]: the MCP server: tools, their schemas and views, errors meeting the wire.
 //! - [`integrations`]: outbound HTTP (remote runbooks from allow-listed hosts).
+//! - [`ingest`]: signals in: the alerting file (sources, routes), credentials, and the
+//!   payload formats (Alertmanager, Grafana, Events v2, GitHub, generic) as domain events.
 //! - [`http`]: Streamable HTTP transport with bearer tokens, Host/Origin checks and `/healthz`.
 //! - [`config`] and [`telemetry`]: command line and logging; they import nothing from the crate.
 //! - [`cli`]: the commands behind `firebreak` (serve, tool, migrate, runbooks sync, db status/stop).
@@ -30,6 +32,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod ingest;
 pub mod integrations;
 pub mod mcp;
 pub mod store;

@@ -15,6 +15,7 @@ mod resources;
 mod runbook_tools;
 mod schemas;
 pub mod script;
+mod signal_tools;
 mod stdio;
 mod timeline_tools;
 pub mod tool_error;
@@ -106,7 +107,8 @@ impl FirebreakServer {
             + Self::timeline_tools()
             + Self::runbook_tools()
             + Self::postmortem_tools()
-            + Self::action_item_tools();
+            + Self::action_item_tools()
+            + Self::signal_tools();
         for route in router.map.values_mut() {
             let mut input = (*route.attr.input_schema).clone();
             schemas::compact_input(&mut input);

@@ -3,7 +3,9 @@
 //! Depends on `domain` types (and sqlx); knows nothing about MCP.
 
 pub mod action_items;
+pub mod alerts;
 pub mod brief;
+pub mod changes;
 pub mod cluster;
 pub mod idempotency;
 pub mod incident_list;

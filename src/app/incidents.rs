@@ -24,6 +24,9 @@ const BRIEF_ACTION_ITEMS: i64 = 20;
 const BRIEF_RUNBOOK_STEPS: i64 = 100;
 /// How many merged-in incidents the brief names.
 const BRIEF_MERGED_FROM: i64 = 50;
+/// How many suspect changes the brief shows, and the least score to be shown.
+const BRIEF_SUSPECTS: usize = 3;
+const BRIEF_SUSPECT_SCORE: f64 = 0.3;
 /// How often an edit is applied again when other writers keep changing the incident.
 const OPTIMISTIC_ATTEMPTS: usize = 16;
 
@@ -57,6 +60,12 @@ pub struct IncidentBrief {
     pub runbook_steps: Vec<StepTaken>,
     /// Open and in-progress action items, soonest due first (at most 20).
     pub open_action_items: Vec<ActionItem>,
+    /// Its alerts in numbers.
+    pub alert_counts: crate::domain::signals::alert::AlertCounts,
+    /// Its newest alerts.
+    pub newest_alerts: Vec<crate::domain::signals::alert::AlertBrief>,
+    /// The changes most likely to have caused it (at most three, score at least 0.3).
+    pub suspects: Vec<crate::app::signals::Suspect>,
     /// The server time the durations were measured at.
     pub now: DateTime<Utc>,
 }
@@ -105,7 +114,13 @@ impl App {
         let record = store::brief::load(&mut conn, reference, limits)
             .await?
             .ok_or(Error::NotFound(reference))?;
+        let (_, mut suspects) = self.suspects(&mut conn, &record.incident).await?;
+        suspects.retain(|s| s.scored.score >= BRIEF_SUSPECT_SCORE);
+        suspects.truncate(BRIEF_SUSPECTS);
         Ok(IncidentBrief {
+            alert_counts: record.alert_counts,
+            newest_alerts: record.newest_alerts,
+            suspects,
             durations: durations(&record.incident, now),
             runbook_steps: record
                 .runbook_step_entries
@@ -219,7 +234,7 @@ async fn deduplicate(
 }
 
 /// Writes a new incident with its declaration entries (and first commander) in one statement.
-async fn insert(
+pub(super) async fn insert(
     conn: &mut PgConnection,
     actor: &Actor,
     new: &NewIncident,

@@ -42,10 +42,10 @@ pub(super) async fn guard(
     if declared.is_some_and(|len| len > limits.max_bytes as u64) {
         return too_large(limits.max_bytes);
     }
-    let bytes = match tokio::time::timeout(limits.timeout, read(body, limits.max_bytes)).await {
-        Err(_elapsed) => return timed_out(limits.timeout),
-        Ok(Err(Unread::TooLarge)) => return too_large(limits.max_bytes),
-        Ok(Err(Unread::Broken(reason))) => {
+    let bytes = match read_within(body, limits).await {
+        Err(Unread::TimedOut) => return timed_out(limits.timeout),
+        Err(Unread::TooLarge) => return too_large(limits.max_bytes),
+        Err(Unread::Broken(reason)) => {
             return rpc_error(
                 StatusCode::BAD_REQUEST,
                 &Value::Null,
@@ -53,7 +53,7 @@ pub(super) async fn guard(
                 &format!("the request body could not be read: {reason}"),
             );
         }
-        Ok(Ok(bytes)) => bytes,
+        Ok(bytes) => bytes,
     };
     if is_json(&parts.headers)
         && let Some((id, code, message)) = check(&bytes)
@@ -64,9 +64,23 @@ pub(super) async fn guard(
         .await
 }
 
-enum Unread {
+/// Why a body was not read.
+pub(super) enum Unread {
+    /// It grew past the cap.
     TooLarge,
+    /// It did not arrive in time.
+    TimedOut,
+    /// The connection failed.
     Broken(String),
+}
+
+/// The whole body within `limits`: refused as soon as it grows past the cap (whatever
+/// `Content-Length` claims) or takes longer than the timeout.
+pub(super) async fn read_within(body: Body, limits: BodyLimits) -> Result<Bytes, Unread> {
+    match tokio::time::timeout(limits.timeout, read(body, limits.max_bytes)).await {
+        Err(_elapsed) => Err(Unread::TimedOut),
+        Ok(result) => result,
+    }
 }
 
 /// The whole body, refused as soon as it grows past `max_bytes`.

@@ -17,6 +17,7 @@ use crate::mcp::postmortem_tools::{
     DraftPostmortemParams, GetPostmortemParams, UpdatePostmortemParams,
 };
 use crate::mcp::runbook_tools::{FindRunbooksParams, GetRunbookParams, RecordRunbookStepParams};
+use crate::mcp::signal_tools::{LinkChangeParams, ListAlertsParams, ListChangesParams};
 use crate::mcp::timeline_tools::{AddEntryParams, GetTimelineParams};
 use crate::mcp::tool_error::error_result;
 
@@ -74,6 +75,9 @@ fn locate(tool: &str, arguments: &JsonObject) -> Option<(Option<String>, String)
         "add_action_item" => path_error::<AddActionItemParams>(arguments),
         "update_action_item" => path_error::<UpdateActionItemParams>(arguments),
         "list_action_items" => path_error::<ListActionItemsParams>(arguments),
+        "list_alerts" => path_error::<ListAlertsParams>(arguments),
+        "list_changes" => path_error::<ListChangesParams>(arguments),
+        "link_change" => path_error::<LinkChangeParams>(arguments),
         _ => None,
     }
 }

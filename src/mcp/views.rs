@@ -11,6 +11,7 @@ mod action_item;
 mod incident;
 mod postmortem;
 mod runbook;
+pub(crate) mod signal;
 mod timeline;
 
 pub use action_item::{ActionItemListView, ActionItemRowView, ActionItemView};
@@ -20,6 +21,7 @@ pub use incident::{
 };
 pub use postmortem::{DraftedView, PostmortemView, SectionView, UpdatedView};
 pub(crate) use runbook::{FoundRunbooksView, RunbookView, StepRecordedView};
+pub use signal::{AlertListView, AlertRowView, ChangeListView, ChangeView, LinkedChangeView};
 pub use timeline::{EntryAddedView, EntryView, TimelineView};
 
 /// Who made a change.

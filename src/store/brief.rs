@@ -7,6 +7,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection};
 
 use crate::domain::action_item::ActionItem;
+use crate::domain::signals::alert::{AlertBrief, AlertCounts};
 use crate::domain::{Incident, IncidentRef, RoleAssignment, TimelineEntry};
 use crate::store::Result;
 use crate::store::action_items::{ActionItemRow, item_columns};
@@ -46,6 +47,10 @@ pub struct BriefRecord {
     pub runbook_step_entries: Vec<TimelineEntry>,
     /// Open and in-progress action items, soonest due first.
     pub open_action_items: Vec<ActionItem>,
+    /// Its alerts in numbers.
+    pub alert_counts: AlertCounts,
+    /// Its three newest alerts.
+    pub newest_alerts: Vec<AlertBrief>,
 }
 
 /// The subqueries after the incident's columns; `b` is the incident. Parameters: $2 timeline
@@ -75,7 +80,14 @@ macro_rules! brief_parts {
             ", coalesce(a.due_on, 'infinity'::date) as due from action_item a \
                join incident i on i.id = a.incident_id \
                where a.incident_id = b.id and a.status in ('open', 'in_progress') \
-               order by due, a.number limit $4) o), '[]') as action_items"
+               order by due, a.number limit $4) o), '[]') as action_items, \
+             (select json_build_object('firing', count(*) filter (where status = 'firing'), \
+               'resolved', count(*) filter (where status = 'resolved'), \
+               'first_seen', min(first_seen), 'last_seen', max(last_seen)) \
+               from alert where incident_id = b.id) as alert_counts, \
+             coalesce((select json_agg(n order by n.last_seen desc) from (select title, status, \
+               source, alert_key, last_seen, seen_count from alert where incident_id = b.id \
+               order by last_seen desc, id desc limit 3) n), '[]') as newest_alerts"
         )
     };
 }
@@ -101,6 +113,8 @@ struct BriefRow {
     merged_from: Vec<i64>,
     runbook_steps: Json<Vec<EntryRow>>,
     action_items: Json<Vec<ActionItemRow>>,
+    alert_counts: Json<AlertCounts>,
+    newest_alerts: Json<Vec<AlertBrief>>,
 }
 
 /// Loads the brief of the incident `reference` names, or `None` if there is none.
@@ -142,6 +156,8 @@ impl TryFrom<BriefRow> for BriefRecord {
             merged_from: row.merged_from,
             runbook_step_entries: convert(row.runbook_steps.0)?,
             open_action_items: convert(row.action_items.0)?,
+            alert_counts: row.alert_counts.0,
+            newest_alerts: row.newest_alerts.0,
         })
     }
 }

@@ -43,6 +43,10 @@ pub enum EntryData {
     PostmortemDrafted(PostmortemDrafted),
     /// Postmortem sections were written or its status moved.
     PostmortemUpdated(PostmortemUpdated),
+    /// An alert fired, resolved or was acknowledged.
+    AlertSignal(AlertSignal),
+    /// A change was linked to the incident.
+    ChangeLinked(ChangeLinked),
 }
 
 /// `{"to": "triage", "severity": "SEV2"}`.
@@ -250,4 +254,62 @@ pub struct StatusStep {
     pub from: PostmortemStatus,
     /// After.
     pub to: PostmortemStatus,
+}
+
+/// What happened to an alert, as its timeline entry says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertTransition {
+    /// It started firing and joined (or opened) the incident.
+    Fired,
+    /// It resolved.
+    Resolved,
+    /// It was acknowledged at the sender.
+    Acknowledged,
+}
+
+/// An alert entry: `{"alert", "source", "alert_key", "transition", "title", "labels",
+/// "annotations", "runbook_url", "source_url", "still_firing"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSignal {
+    /// The alert's id.
+    pub alert: Uuid,
+    /// The source it came from.
+    pub source: String,
+    /// Its identity within the source.
+    pub alert_key: String,
+    /// What happened.
+    pub transition: AlertTransition,
+    /// Its title.
+    pub title: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Its annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// The runbook it names.
+    pub runbook_url: Option<String>,
+    /// Where to see it.
+    pub source_url: Option<String>,
+    /// Alerts of the incident still firing after this one (on resolve).
+    pub still_firing: Option<i64>,
+}
+
+/// A change linked to the incident: `{"change", "change_id", "relation", "kind", "summary",
+/// "note"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeLinked {
+    /// `CHG-<n>`.
+    pub change: String,
+    /// Its id.
+    pub change_id: Uuid,
+    /// Suspected, confirmed or ruled out.
+    pub relation: crate::domain::signals::ChangeRelation,
+    /// Its kind.
+    pub kind: crate::domain::signals::ChangeKind,
+    /// What changed.
+    pub summary: String,
+    /// Why, in the linker's words.
+    pub note: Option<String>,
 }

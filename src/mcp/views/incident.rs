@@ -10,7 +10,8 @@ use crate::app::{Declared, IncidentBrief, IncidentPage, Roles, StatusChanged};
 use crate::domain::durations::human;
 use crate::domain::runbook::{StepKind, StepTaken};
 use crate::domain::{Incident, IncidentRef, IncidentSummary, RoleAssignment, SpanMeasure};
-use crate::mcp::views::{ActionItemRowView, ActorView, EntryView};
+use crate::mcp::views::signal::AlertsDigestView;
+use crate::mcp::views::{ActionItemRowView, ActorView, ChangeView, EntryView};
 
 /// An incident with all its fields.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -223,6 +224,13 @@ pub struct BriefView {
     /// `list_action_items` with `incident`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub open_action_items: Vec<ActionItemRowView>,
+    /// Its alerts: counts and the newest three; all of them: `list_alerts` with `incident`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertsDigestView>,
+    /// Changes that may have caused it (score 0–1 with reasons; a suggestion): all of them
+    /// with `list_changes` and `incident`; record a verdict with `link_change`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suspected_changes: Vec<ChangeView>,
     /// The server time the durations were measured at.
     pub now: DateTime<Utc>,
 }
@@ -299,6 +307,8 @@ impl From<&IncidentBrief> for BriefView {
                 .iter()
                 .map(|item| ActionItemRowView::new(item, brief.now.date_naive()))
                 .collect(),
+            alerts: AlertsDigestView::new(&brief.alert_counts, &brief.newest_alerts),
+            suspected_changes: brief.suspects.iter().map(ChangeView::from).collect(),
             now: brief.now,
         }
     }
