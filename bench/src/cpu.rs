@@ -47,6 +47,11 @@ impl CpuProbe {
         CpuProbe { server, postmaster }
     }
 
+    /// The same PostgreSQL, another server process.
+    pub(crate) fn with_server(self, server: u32) -> CpuProbe {
+        CpuProbe { server, ..self }
+    }
+
     pub(crate) fn snapshot(&self) -> CpuSnapshot {
         CpuSnapshot {
             server: stat(self.server).map_or(0, |s| s.ticks),
@@ -65,6 +70,29 @@ impl CpuSnapshot {
             bench_clients_ms: per_call(later.clients.saturating_sub(self.clients)),
             postgres_ms: match (self.postgres, later.postgres) {
                 (Some(before), Some(after)) => Some(per_call(after.saturating_sub(before))),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// CPU seconds used between two snapshots, by process.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct CpuSeconds {
+    pub(crate) server: f64,
+    pub(crate) bench: f64,
+    pub(crate) postgres: Option<f64>,
+}
+
+impl CpuSnapshot {
+    /// CPU seconds used between `self` and `later`.
+    pub(crate) fn seconds(&self, later: &CpuSnapshot) -> CpuSeconds {
+        let seconds = |ticks: u64| ticks as f64 / TICKS_PER_SECOND;
+        CpuSeconds {
+            server: seconds(later.server.saturating_sub(self.server)),
+            bench: seconds(later.clients.saturating_sub(self.clients)),
+            postgres: match (self.postgres, later.postgres) {
+                (Some(before), Some(after)) => Some(seconds(after.saturating_sub(before))),
                 _ => None,
             },
         }

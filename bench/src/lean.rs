@@ -183,7 +183,7 @@ pub(crate) struct LeanHttp {
 }
 
 /// One HTTP/1.1 connection to the server on `port`, driven by its own task.
-async fn open(port: u16) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+pub(crate) async fn open(port: u16) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     stream.set_nodelay(true)?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))

@@ -3,8 +3,9 @@
 //!
 //! It seeds N incidents (reused when the size matches), starts the real `firebreak` binary as
 //! `serve` (stdio) and `serve --http`, drives both with a real rmcp client, measures every tool
-//! of the reference workload with one client and the HTTP read/write mix with 1–64 clients, and
-//! writes the results as markdown and JSON. See `docs/benchmarks.md`.
+//! of the reference workload with one client and the HTTP read/write mix with 1–64 clients,
+//! then an alert storm (Alertmanager webhooks, batched and single, checked against the
+//! database afterwards), and writes the results as markdown and JSON. See `docs/benchmarks.md`.
 
 mod corpus;
 mod cpu;
@@ -17,10 +18,11 @@ mod plans;
 mod report;
 mod seed;
 mod servers;
+mod storm;
 mod workload;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -35,6 +37,7 @@ use crate::measure::{Caller, Timing, phase};
 use crate::mix::Clients;
 use crate::report::{MemoryResult, Report, ToolResult, mib};
 use crate::servers::{HttpServer, McpCaller, memory};
+use crate::storm::StormOptions;
 use crate::workload::{Tool, Workload, open_targets};
 
 /// Connections of the in-process floor; the same as the server's default pool.
@@ -47,7 +50,7 @@ struct Options {
     /// Incidents to seed [default: 100000, or 10000 with --quick].
     #[arg(long)]
     incidents: Option<i64>,
-    /// Quick mode for CI: 10k incidents, 1 s per phase, 1, 4 and 16 clients.
+    /// Quick mode for CI: 10k incidents, 1 s per phase, 1, 4 and 16 clients, a small storm.
     #[arg(long)]
     quick: bool,
     /// PostgreSQL server to use (any database on it); without it, an embedded cluster.
@@ -79,7 +82,24 @@ struct Options {
     /// disk; results say so). Default: durable commits.
     #[arg(long)]
     synchronous_commit_off: bool,
+    /// Run only the alert storm (Alertmanager webhooks to `/hooks/alertmanager/storm`), not
+    /// the MCP phases. Every other run ends with it.
+    #[arg(long)]
+    storm: bool,
+    /// Seconds per storm phase [default: 10; --quick: 20 batches and 50 singles instead,
+    /// correctness only].
+    #[arg(long)]
+    storm_seconds: Option<f64>,
+    /// Storm clients posting batches of 50 alerts.
+    #[arg(long, default_value_t = 8)]
+    storm_batch_clients: usize,
+    /// Storm clients posting one alert per request.
+    #[arg(long, default_value_t = 16)]
+    storm_single_clients: usize,
 }
+
+/// Seconds per storm phase outside `--quick`.
+const DEFAULT_STORM_SECONDS: f64 = 10.0;
 
 // The same runtime as the server (multi-threaded, one worker per core), so the in-process
 // floor pays the same task wake-ups as the server does.
@@ -180,6 +200,19 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     if levels.contains(&0) {
         bail!("--clients must be positive");
     }
+    let storm_options = StormOptions {
+        batch_clients: options.storm_batch_clients,
+        single_clients: options.storm_single_clients,
+        seconds: options
+            .storm_seconds
+            .or((!options.quick).then_some(DEFAULT_STORM_SECONDS)),
+    };
+    if storm_options.batch_clients == 0
+        || storm_options.single_clients == 0
+        || storm_options.seconds.is_some_and(|s| s <= 0.0)
+    {
+        bail!("--storm-batch-clients, --storm-single-clients and --storm-seconds must be positive");
+    }
     let firebreak = match &options.firebreak {
         Some(path) => path.clone(),
         None => std::env::current_exe()?.with_file_name("firebreak"),
@@ -217,25 +250,130 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     conn.close().await?;
     let machine = database::machine(&db).await?;
     let pool = database::pool(&db.options, POOL_SIZE);
-    let targets = open_targets(&pool, seed.incidents).await?;
+
+    let mcp = if options.storm {
+        McpResults::default()
+    } else {
+        mcp_phases(
+            &options, &firebreak, &db, &pool, &logs, seed, timing, &levels,
+        )
+        .await?
+    };
+    let storm = storm::run(
+        &firebreak,
+        &db,
+        &options.database,
+        &pool,
+        &logs,
+        storm_options,
+    )
+    .await?;
+
+    let errors = mcp
+        .tools
+        .iter()
+        .flat_map(|t| {
+            [
+                &t.use_case_floor,
+                &t.stdio,
+                &t.http,
+                &t.stdio_rmcp,
+                &t.http_rmcp,
+            ]
+            .into_iter()
+            .chain(&t.sql_floor)
+            .chain(&t.minimal_brief)
+        })
+        .chain(mcp.concurrency.iter().map(|c| &c.stats))
+        .map(|s| s.errors)
+        .sum::<u64>()
+        + storm.errors;
+    let report = Report {
+        command,
+        revision: revision(),
+        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        durability: if options.synchronous_commit_off {
+            "synchronous_commit = off on the bench database (NOT durable: a crash may lose the \
+             last commits)"
+                .to_owned()
+        } else {
+            "durable (synchronous_commit as configured on the server)".to_owned()
+        },
+        machine,
+        incidents,
+        seed_reused: !seed.is_fresh,
+        seed_seconds: seed.seconds,
+        warmup_seconds: timing.warmup.as_secs_f64(),
+        seconds_per_tool: seconds,
+        server_pool_size: "10 connections (Firebreak's default)".to_owned(),
+        selectivity: mcp.selectivity,
+        tools: mcp.tools,
+        concurrency: mcp.concurrency,
+        memory: mcp.memory,
+        plans: mcp.plans,
+        storm,
+        errors,
+    };
+    let markdown = report.markdown();
+    writeln!(std::io::stdout().lock(), "{markdown}")?;
+    if let Some(dir) = &options.out {
+        std::fs::write(dir.join("bench.md"), &markdown)?;
+        std::fs::write(
+            dir.join("bench.json"),
+            serde_json::to_string_pretty(&report)?,
+        )?;
+        say(&format!(
+            "wrote {0}/bench.md and {0}/bench.json",
+            dir.display()
+        ));
+    }
+    Ok(errors)
+}
+
+/// What the MCP phases measured (nothing with `--storm`).
+#[derive(Default)]
+struct McpResults {
+    selectivity: Vec<plans::Selectivity>,
+    plans: Vec<plans::Plan>,
+    tools: Vec<ToolResult>,
+    concurrency: Vec<report::MixResult>,
+    memory: Option<MemoryResult>,
+}
+
+/// The one-client phases per tool and path, then the concurrent HTTP mix.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the run's settings, passed down once"
+)]
+async fn mcp_phases(
+    options: &Options,
+    firebreak: &Path,
+    db: &database::BenchDatabase,
+    pool: &sqlx::PgPool,
+    logs: &Path,
+    seed: seed::Seed,
+    timing: Timing,
+    levels: &[usize],
+) -> anyhow::Result<McpResults> {
+    let targets = open_targets(pool, seed.incidents).await?;
     if targets.is_empty() {
         bail!("the seed has no open incidents to write to");
     }
 
     // Before any phase writes, so they describe the seeded data.
     let mut sampler = Workload::new(7, seed.incidents, Vec::new(), String::new());
-    let selectivity = plans::selectivity(&pool, &mut sampler).await?;
-    let plans = plans::plans(&pool).await?;
+    let selectivity = plans::selectivity(pool, &mut sampler).await?;
+    let plans = plans::plans(pool).await?;
 
     say(&format!(
         "starting {} (stdio and HTTP) …",
         firebreak.display()
     ));
     let (stdio, stdio_pid) =
-        servers::stdio(&firebreak, &db.url, &logs.join("stdio-server.log")).await?;
+        servers::stdio(firebreak, &db.url, &logs.join("stdio-server.log")).await?;
     let (lean_stdio, lean_stdio_pid) =
-        LeanStdio::start(&firebreak, &db.url, &logs.join("stdio-lean-server.log")).await?;
-    let http_server = HttpServer::start(&firebreak, &db.url, &logs.join("http-server.log")).await?;
+        LeanStdio::start(firebreak, &db.url, &logs.join("stdio-lean-server.log")).await?;
+    let http_server = HttpServer::start(firebreak, &db.url, &logs.join("http-server.log")).await?;
     let http = http_server.client().await?;
     let lean_http = LeanHttp::connect(&http_server).await?;
     let app = AppCaller::new(App::from_pool(firebreak::store::connect(
@@ -298,7 +436,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         });
     }
 
-    let probe = cpu::CpuProbe::new(http_server.pid, &pool).await;
+    let probe = cpu::CpuProbe::new(http_server.pid, pool).await;
     let mut concurrency = Vec::new();
     // Lean clients at every level; at 16, also rmcp clients and the mix floor, to compare.
     let floor_caller = FloorCaller {
@@ -314,8 +452,8 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         runs.push((Clients::Floor(floor_caller), 16));
     }
     for (who, clients) in runs {
-        let result = mix::run(&who, probe, clients, &pool, seed.incidents, timing, &tag).await?;
-        seed::decline_declared(&pool, &seed).await?;
+        let result = mix::run(&who, probe, clients, pool, seed.incidents, timing, &tag).await?;
+        seed::decline_declared(pool, &seed).await?;
         say(&format!(
             "  mix, {clients:>3} {:<18} {:>6.0} calls/s  p50 {:.3} ms  p99 {:.3} ms  \
              errors {}  max RSS {:.1} MiB",
@@ -344,63 +482,13 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     stdio.cancel().await.context("closing the stdio session")?;
     http.cancel().await.context("closing the HTTP client")?;
     http_server.stop().await?;
-
-    let errors = tools
-        .iter()
-        .flat_map(|t| {
-            [
-                &t.use_case_floor,
-                &t.stdio,
-                &t.http,
-                &t.stdio_rmcp,
-                &t.http_rmcp,
-            ]
-            .into_iter()
-            .chain(&t.sql_floor)
-            .chain(&t.minimal_brief)
-        })
-        .chain(concurrency.iter().map(|c| &c.stats))
-        .map(|s| s.errors)
-        .sum();
-    let report = Report {
-        command,
-        revision: revision(),
-        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        durability: if options.synchronous_commit_off {
-            "synchronous_commit = off on the bench database (NOT durable: a crash may lose the \
-             last commits)"
-                .to_owned()
-        } else {
-            "durable (synchronous_commit as configured on the server)".to_owned()
-        },
-        machine,
-        incidents,
-        seed_reused: !seed.is_fresh,
-        seed_seconds: seed.seconds,
-        warmup_seconds: timing.warmup.as_secs_f64(),
-        seconds_per_tool: seconds,
-        server_pool_size: "10 connections (Firebreak's default)".to_owned(),
+    Ok(McpResults {
         selectivity,
+        plans,
         tools,
         concurrency,
-        memory,
-        plans,
-        errors,
-    };
-    let markdown = report.markdown();
-    writeln!(std::io::stdout().lock(), "{markdown}")?;
-    if let Some(dir) = &options.out {
-        std::fs::write(dir.join("bench.md"), &markdown)?;
-        std::fs::write(
-            dir.join("bench.json"),
-            serde_json::to_string_pretty(&report)?,
-        )?;
-        say(&format!(
-            "wrote {0}/bench.md and {0}/bench.json",
-            dir.display()
-        ));
-    }
-    Ok(errors)
+        memory: Some(memory),
+    })
 }
 
 /// The single-client phases: one workload whose targets are re-read before each phase, so

@@ -130,7 +130,7 @@ async fn spawn(
 }
 
 /// The largest `VmRSS` of `pid` until `stop` (0 without a server).
-async fn sample_rss(pid: Option<u32>, stop: CancellationToken) -> u64 {
+pub(crate) async fn sample_rss(pid: Option<u32>, stop: CancellationToken) -> u64 {
     let mut max = 0;
     loop {
         if let Some(memory) = pid.and_then(|pid| memory(pid).ok()) {

@@ -8,6 +8,7 @@ use crate::cpu::CpuPerCall;
 use crate::database::Machine;
 use crate::measure::Stats;
 use crate::plans::{Plan, Selectivity};
+use crate::storm::StormResult;
 
 /// Everything a run measured, with what it ran on.
 #[derive(Debug, Serialize)]
@@ -26,8 +27,10 @@ pub(crate) struct Report {
     pub(crate) selectivity: Vec<Selectivity>,
     pub(crate) tools: Vec<ToolResult>,
     pub(crate) concurrency: Vec<MixResult>,
-    pub(crate) memory: MemoryResult,
+    /// The MCP servers' memory (none with `--storm`).
+    pub(crate) memory: Option<MemoryResult>,
     pub(crate) plans: Vec<Plan>,
+    pub(crate) storm: StormResult,
     pub(crate) errors: u64,
 }
 
@@ -113,7 +116,16 @@ impl Report {
     pub(crate) fn markdown(&self) -> String {
         let mut out = String::new();
         let m = &self.machine;
-        let _ = writeln!(out, "# firebreak-bench: {} incidents\n", self.incidents);
+        let is_storm_only = self.tools.is_empty() && self.concurrency.is_empty();
+        if is_storm_only {
+            let _ = writeln!(
+                out,
+                "# firebreak-bench: alert storm ({} incidents seeded)\n",
+                self.incidents
+            );
+        } else {
+            let _ = writeln!(out, "# firebreak-bench: {} incidents\n", self.incidents);
+        }
         let _ = writeln!(out, "- command: `{}`", self.command);
         let _ = writeln!(out, "- revision: {}", self.revision);
         let _ = writeln!(out, "- finished: {}", self.finished_at);
@@ -134,12 +146,14 @@ impl Report {
             if self.seed_reused { "reused" } else { "fresh" },
             self.seed_seconds
         );
-        let _ = writeln!(
-            out,
-            "- each phase: {:.1} s warm-up, then {:.1} s measured, one client in a closed loop; \
-             server pool: {}",
-            self.warmup_seconds, self.seconds_per_tool, self.server_pool_size
-        );
+        if !is_storm_only {
+            let _ = writeln!(
+                out,
+                "- each phase: {:.1} s warm-up, then {:.1} s measured, one client in a closed \
+                 loop; server pool: {}",
+                self.warmup_seconds, self.seconds_per_tool, self.server_pool_size
+            );
+        }
         for s in &self.selectivity {
             let _ = writeln!(
                 out,
@@ -147,6 +161,36 @@ impl Report {
                 s.query, s.samples, s.mean, s.median, s.max
             );
         }
+        if !self.tools.is_empty() {
+            self.tools_markdown(&mut out);
+        }
+        if !self.concurrency.is_empty() {
+            self.mix_markdown(&mut out);
+        }
+        if let Some(mem) = &self.memory {
+            let _ = writeln!(
+                out,
+                "\n## Server memory\n\n\
+                 Peak resident set (`VmHWM`) over the whole run: stdio server {:.1} MiB, HTTP \
+                 server {:.1} MiB; largest `VmRSS` sampled every 50 ms during the concurrent \
+                 runs: {:.1} MiB.",
+                mem.stdio_peak_mib, mem.http_peak_mib, mem.http_max_sampled_rss_mib
+            );
+        }
+        for plan in &self.plans {
+            let _ = writeln!(
+                out,
+                "\n### Plan: {}\n\nParameters: {}\n\n```text\n{}\n```",
+                plan.name, plan.parameters, plan.plan
+            );
+        }
+        self.storm
+            .markdown(&mut out, &self.machine.synchronous_commit);
+        let _ = writeln!(out, "\nErrors: {}", self.errors);
+        out
+    }
+
+    fn tools_markdown(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "\n## One client, per tool\n\n\
@@ -160,23 +204,17 @@ impl Report {
         );
         for t in &self.tools {
             let (_, floor) = floor(t.sql_floor.as_ref(), &t.use_case_floor);
-            row(
-                &mut out,
-                &t.tool,
-                "use-case floor",
-                &t.use_case_floor,
-                floor,
-            );
+            row(out, &t.tool, "use-case floor", &t.use_case_floor, floor);
             if let Some(sql) = &t.sql_floor {
-                row(&mut out, &t.tool, "SQL floor", sql, floor);
+                row(out, &t.tool, "SQL floor", sql, floor);
             }
             if let Some(minimal) = &t.minimal_brief {
-                row(&mut out, &t.tool, "minimal brief", minimal, floor);
+                row(out, &t.tool, "minimal brief", minimal, floor);
             }
-            row(&mut out, &t.tool, "stdio (lean)", &t.stdio, floor);
-            row(&mut out, &t.tool, "HTTP (lean)", &t.http, floor);
-            row(&mut out, &t.tool, "stdio (rmcp)", &t.stdio_rmcp, floor);
-            row(&mut out, &t.tool, "HTTP (rmcp)", &t.http_rmcp, floor);
+            row(out, &t.tool, "stdio (lean)", &t.stdio, floor);
+            row(out, &t.tool, "HTTP (lean)", &t.http, floor);
+            row(out, &t.tool, "stdio (rmcp)", &t.stdio_rmcp, floor);
+            row(out, &t.tool, "HTTP (rmcp)", &t.http_rmcp, floor);
         }
         let _ = writeln!(
             out,
@@ -205,6 +243,9 @@ impl Report {
                 t.floor
             );
         }
+    }
+
+    fn mix_markdown(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "\n## Concurrent HTTP clients, 80% reads / 20% writes\n\n\
@@ -240,22 +281,5 @@ impl Report {
                 c.cpu.bench_clients_ms
             );
         }
-        let mem = &self.memory;
-        let _ = writeln!(
-            out,
-            "\n## Server memory\n\n\
-             Peak resident set (`VmHWM`) over the whole run: stdio server {:.1} MiB, HTTP server \
-             {:.1} MiB; largest `VmRSS` sampled every 50 ms during the concurrent runs: {:.1} MiB.",
-            mem.stdio_peak_mib, mem.http_peak_mib, mem.http_max_sampled_rss_mib
-        );
-        for plan in &self.plans {
-            let _ = writeln!(
-                out,
-                "\n### Plan: {}\n\nParameters: {}\n\n```text\n{}\n```",
-                plan.name, plan.parameters, plan.plan
-            );
-        }
-        let _ = writeln!(out, "\nErrors: {}", self.errors);
-        out
     }
 }

@@ -80,6 +80,10 @@ pub(crate) async fn decline_declared(pool: &sqlx::PgPool, seed: &Seed) -> sqlx::
 
 async fn remove_run_leftovers(conn: &mut PgConnection, seed: &Seed) -> anyhow::Result<()> {
     let mut tx = conn.begin().await?;
+    // The seed has no alerts: whatever is there came from an alert storm (and points at
+    // incidents beyond the seed).
+    tx.execute("delete from alert_decision").await?;
+    tx.execute("delete from alert").await?;
     tx.execute("alter table timeline_entry disable trigger user")
         .await?;
     sqlx::query(
@@ -117,8 +121,10 @@ async fn remove_run_leftovers(conn: &mut PgConnection, seed: &Seed) -> anyhow::R
     )
     .await?;
     tx.commit().await?;
-    conn.execute("vacuum (analyze) incident, timeline_entry, role_assignment")
-        .await?;
+    conn.execute(
+        "vacuum (analyze) incident, timeline_entry, role_assignment, alert, alert_decision",
+    )
+    .await?;
     Ok(())
 }
 
@@ -204,8 +210,10 @@ async fn seed(conn: &mut PgConnection, incidents: i64) -> anyhow::Result<Seed> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    conn.execute("vacuum (analyze) incident, timeline_entry, role_assignment")
-        .await?;
+    conn.execute(
+        "vacuum (analyze) incident, timeline_entry, role_assignment, alert, alert_decision",
+    )
+    .await?;
     Ok(Seed {
         incidents,
         max_seq,

@@ -96,6 +96,18 @@ impl HttpServer {
         database_url: &str,
         log: &Path,
     ) -> anyhow::Result<HttpServer> {
+        HttpServer::start_with(firebreak, database_url, log, &[], &[]).await
+    }
+
+    /// The same, with more arguments to `serve` and more environment variables (the alert
+    /// storm's `--alerting FILE` and the variable holding its source's secret).
+    pub(crate) async fn start_with(
+        firebreak: &Path,
+        database_url: &str,
+        log: &Path,
+        args: &[&std::ffi::OsStr],
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<HttpServer> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -103,6 +115,8 @@ impl HttpServer {
         let mut command = command(firebreak, database_url);
         command
             .args(["--http", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .envs(envs.iter().copied())
             .stderr(log_file(log)?)
             .env("FIREBREAK_TOKENS", format!("{TOKEN_NAME}:{token}"))
             .stdin(Stdio::null())
@@ -176,7 +190,7 @@ impl HttpServer {
 }
 
 /// A bearer secret that differs per run (it only has to be long enough for the server).
-fn token() -> String {
+pub(crate) fn token() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

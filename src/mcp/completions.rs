@@ -8,7 +8,7 @@ use rmcp::model::{CompleteRequestParams, CompleteResult, CompletionInfo, Referen
 use crate::mcp::FirebreakServer;
 use crate::mcp::prompts::AUDIENCES;
 use crate::mcp::resources::{
-    INCIDENT_TEMPLATE, POSTMORTEM_TEMPLATE, RUNBOOK_TEMPLATE, TIMELINE_TEMPLATE,
+    ALERTS_TEMPLATE, INCIDENT_TEMPLATE, POSTMORTEM_TEMPLATE, RUNBOOK_TEMPLATE, TIMELINE_TEMPLATE,
 };
 use crate::mcp::tool_error::protocol_error;
 
@@ -45,9 +45,10 @@ pub(super) async fn complete(
 fn subject(server: &FirebreakServer, reference: &Reference, name: &str) -> Option<Subject> {
     match reference {
         Reference::Resource(template) => match (template.uri.as_str(), name) {
-            (INCIDENT_TEMPLATE | TIMELINE_TEMPLATE | POSTMORTEM_TEMPLATE, "incident") => {
-                Some(Subject::Incident)
-            }
+            (
+                INCIDENT_TEMPLATE | TIMELINE_TEMPLATE | ALERTS_TEMPLATE | POSTMORTEM_TEMPLATE,
+                "incident",
+            ) => Some(Subject::Incident),
             (RUNBOOK_TEMPLATE, "slug") => Some(Subject::Runbook),
             _ => None,
         },

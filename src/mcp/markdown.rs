@@ -2,6 +2,10 @@
 //! brief (facts plus recent timeline), its timeline, and the public view a status-page update
 //! may draw on. Presentation only: takes what `app` returns, gives text back.
 
+mod signals;
+
+pub(crate) use signals::alerts;
+
 use std::fmt::{self, Display, Formatter};
 
 use chrono::{DateTime, Utc};
@@ -131,7 +135,7 @@ fn shown_of(shown: usize, total: i64, more: &str) -> String {
 }
 
 /// A time for people and models alike: `2026-11-27 14:02:11 UTC`.
-fn time(at: DateTime<Utc>) -> impl Display {
+pub(super) fn time(at: DateTime<Utc>) -> impl Display {
     at.format("%Y-%m-%d %H:%M:%S UTC")
 }
 
@@ -189,6 +193,7 @@ impl Display for Facts<'_> {
         for span in &brief.durations {
             writeln!(f, "{}", Duration(span))?;
         }
+        signals::brief_sections(f, brief)?;
         if !brief.runbook_steps.is_empty() {
             writeln!(f, "\n## Runbook steps taken\n")?;
             for step in &brief.runbook_steps {

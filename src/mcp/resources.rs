@@ -1,5 +1,6 @@
-//! MCP resources: incident briefs, timelines, postmortems and runbooks as markdown, addressed
-//! as `incident://INC-42`, `incident://INC-42/timeline`, `postmortem://INC-42` and
+//! MCP resources: incident briefs, timelines, alerts, postmortems and runbooks as markdown,
+//! addressed as `incident://INC-42`, `incident://INC-42/timeline`, `incident://INC-42/alerts`,
+//! `postmortem://INC-42` and
 //! `runbook://{slug}`. Incidents are also accepted as `incident://42` and by UUID.
 
 use rmcp::ErrorData;
@@ -9,6 +10,7 @@ use rmcp::model::{
 };
 use serde_json::json;
 
+use crate::app::signals::AlertQuery;
 use crate::app::{self, App, ListRequest, StatusFilter};
 use crate::domain::runbook::RunbookSummary;
 use crate::domain::{IncidentRef, IncidentSummary};
@@ -19,6 +21,8 @@ use crate::mcp::tool_error::protocol_error;
 pub(crate) const INCIDENT_TEMPLATE: &str = "incident://{incident}";
 /// The template of incident timelines.
 pub(crate) const TIMELINE_TEMPLATE: &str = "incident://{incident}/timeline";
+/// The template of an incident's alerts.
+pub(crate) const ALERTS_TEMPLATE: &str = "incident://{incident}/alerts";
 /// The template of postmortems.
 pub(crate) const POSTMORTEM_TEMPLATE: &str = "postmortem://{incident}";
 /// The template of runbooks.
@@ -31,9 +35,11 @@ const LISTED_INCIDENTS: i64 = 50;
 const LISTED_RUNBOOKS: i64 = 100;
 /// How many timeline entries the timeline resource shows, newest kept.
 const TIMELINE_ENTRIES: i64 = 200;
+/// How many alerts `incident://INC-42/alerts` shows.
+const ALERT_ENTRIES: i64 = 100;
 /// What the not-found error offers instead.
 const ACCEPTED: &str = "incident://INC-42 (also incident://42 or incident://<uuid>), \
-incident://INC-42/timeline, postmortem://INC-42 and runbook://<slug>";
+incident://INC-42/timeline, incident://INC-42/alerts, postmortem://INC-42 and runbook://<slug>";
 
 /// A parsed resource URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +48,8 @@ enum Address {
     Brief(IncidentRef),
     /// `incident://INC-42/timeline`.
     Timeline(IncidentRef),
+    /// `incident://INC-42/alerts`.
+    Alerts(IncidentRef),
     /// `postmortem://INC-42`.
     Postmortem(IncidentRef),
     /// `runbook://{slug}`.
@@ -54,10 +62,15 @@ impl Address {
         let rest = rest.trim_end_matches('/');
         let incident = |raw: &str| IncidentRef::parse("uri", raw).ok();
         match scheme {
-            "incident" => match rest.strip_suffix("/timeline") {
-                Some(raw) => incident(raw).map(Address::Timeline),
-                None => incident(rest).map(Address::Brief),
-            },
+            "incident" => {
+                if let Some(raw) = rest.strip_suffix("/timeline") {
+                    incident(raw).map(Address::Timeline)
+                } else if let Some(raw) = rest.strip_suffix("/alerts") {
+                    incident(raw).map(Address::Alerts)
+                } else {
+                    incident(rest).map(Address::Brief)
+                }
+            }
             "postmortem" => incident(rest).map(Address::Postmortem),
             "runbook" if is_runbook_slug(rest) => Some(Address::Runbook(rest.to_owned())),
             _ => None,
@@ -97,6 +110,13 @@ pub(crate) fn templates() -> ListResourceTemplatesResult {
             "Incident timeline",
             "An incident's timeline as markdown, oldest first: the newest 200 entries, saying \
              when older ones are left out.",
+        ),
+        template(
+            ALERTS_TEMPLATE,
+            "incident-alerts",
+            "Incident alerts",
+            "An incident's alerts as markdown, newest first (at most 100), each with its source, \
+             status, counts and the reason Firebreak declared, attached or deduplicated it.",
         ),
         template(
             POSTMORTEM_TEMPLATE,
@@ -189,6 +209,15 @@ pub(crate) async fn read(app: &App, uri: &str) -> Result<ReadResourceResult, Err
                 .await
                 .map_err(failed)?,
         ),
+        Address::Alerts(reference) => {
+            let query = AlertQuery {
+                incident: Some(reference),
+                limit: Some(ALERT_ENTRIES),
+                ..AlertQuery::default()
+            };
+            let page = app.list_alerts(query).await.map_err(failed)?;
+            markdown::alerts(&reference.to_string(), &page)
+        }
         Address::Postmortem(reference) => app
             .postmortem_markdown(reference)
             .await

@@ -34,6 +34,8 @@ fn read_calls() -> Vec<(&'static str, Value)> {
             "list_action_items",
             json!({"incident": "INC-1", "owner": "dana"}),
         ),
+        ("list_alerts", json!({"incident": "INC-1", "source": "am"})),
+        ("list_changes", json!({"service": "checkout"})),
     ]
 }
 
@@ -116,6 +118,7 @@ async fn seeded() -> (TestDb, Client) {
         ),
     )]);
     sync(&db, dir.path()).await;
+    crate::support::signals::seed_change(&db).await;
     let client = db.client().await;
     declare(&client, "Payments latency", "SEV3").await;
     let second = declare(&client, "Search is slow", "SEV4").await;

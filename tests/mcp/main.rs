@@ -24,6 +24,7 @@ mod resources;
 mod retries;
 mod runbooks;
 mod scripts;
+mod signals;
 mod skills;
 mod support;
 mod tool_list;

@@ -7,6 +7,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::runbooks::{folder, runbook, sync};
+use crate::support::signals::seed_change;
 use crate::support::{Client, TestDb, call, connect_in_process, declare, failure, ok};
 
 /// A valid call of each write tool, in an order where each finds what it needs (INC-1 exists
@@ -69,6 +70,11 @@ pub(crate) fn write_calls() -> Vec<(&'static str, Value, (&'static str, Value))>
             json!({"incident": "INC-2", "expected_version": 1, "sections": {"lessons": "Alert sooner."}}),
             ("sections", json!({"lessons": "Alert much sooner."})),
         ),
+        (
+            "link_change",
+            json!({"incident": "INC-1", "change": "CHG-1", "relation": "suspected", "note": "deployed a minute before"}),
+            ("relation", json!("confirmed")),
+        ),
     ]
 }
 
@@ -87,6 +93,7 @@ async fn seeded() -> (TestDb, Client) {
         &runbook("disk-full", "Disk full", "services: [postgres]\n"),
     )]);
     sync(&db, dir.path()).await;
+    seed_change(&db).await;
     let client = db.client().await;
     declare(&client, "Payments latency", "SEV3").await;
     let second = declare(&client, "Search is slow", "SEV4").await;

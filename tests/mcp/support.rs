@@ -4,6 +4,7 @@
 
 pub(crate) mod children;
 pub(crate) mod refusals;
+pub(crate) mod signals;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -179,7 +180,11 @@ impl TestDb {
                (select md5(coalesce(string_agg(t::text, ',' order by t.number), '')) from action_item t), \
                (select md5(coalesce(string_agg(t::text, ',' order by t.slug), '')) from runbook t), \
                (select md5(coalesce(string_agg(t::text, ',' order by t.slug, t.version), '')) from runbook_version t), \
-               (select md5(coalesce(string_agg(t::text, ',' order by t.url), '')) from runbook_cache t))",
+               (select md5(coalesce(string_agg(t::text, ',' order by t.url), '')) from runbook_cache t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.id), '')) from alert t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.seq), '')) from alert_decision t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.id), '')) from change t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.incident_id, t.change_id), '')) from incident_change t))",
         )
         .fetch_one(&self.pool)
         .await

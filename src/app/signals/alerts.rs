@@ -127,9 +127,10 @@ impl App {
             ),
             None => None,
         };
+        let source = validation::optional_name("source", query.source)?;
         let filter = AlertFilter {
             incident_id,
-            source: query.source,
+            source,
             status: query.status.map(|s| s.as_str()),
             since: query.since,
             until: query.until,

@@ -34,10 +34,47 @@ pub(super) fn respond(brief: &IncidentBrief, facts: &str) -> String {
              `assign_role` (role `commander`)."
         ));
     }
+    if !incident.status.is_terminal() {
+        steps = format!(
+            "{}\n\n{steps}",
+            signals_first(brief, &reference.to_string())
+        );
+    }
     format!(
         "You are helping respond to incident {reference} through Firebreak, the incident \
          server whose tools you have. Its current facts follow, then what to do next.\n\n\
          {facts}\n## What to do next\n\n{steps}\n\n## Throughout\n\n{RESPONSE_RULES}\n"
+    )
+}
+
+/// The first look of every response: the alerts behind the incident and what changed.
+fn signals_first(brief: &IncidentBrief, reference: &str) -> String {
+    let alerts = brief.alert_counts.firing + brief.alert_counts.resolved;
+    let alerts = if alerts == 0 {
+        format!("No alerts are attached to {reference}.")
+    } else {
+        format!(
+            "{reference} has {} firing and {} resolved alerts: `list_alerts` with incident \
+             {reference} shows each with why it was declared, attached or deduplicated.",
+            brief.alert_counts.firing, brief.alert_counts.resolved
+        )
+    };
+    let changes = match brief.suspects.first() {
+        Some(top) => format!(
+            "{} changes look related; the strongest is {} ({}, score {:.2}: {}).",
+            brief.suspects.len(),
+            top.change.reference(),
+            top.change.change.summary,
+            top.scored.score,
+            top.scored.reasons.join("; ")
+        ),
+        None => "No recorded change scores high.".to_owned(),
+    };
+    format!(
+        "First, look at the signals. {alerts} {changes} Ask \"what changed?\" with \
+         `list_changes` (incident {reference}) for every change around the impact start; a score \
+         is a suggestion to check, not a cause. Record the verdict with `link_change` \
+         (`suspected`, `confirmed` with the evidence, or `ruled_out`)."
     )
 }
 

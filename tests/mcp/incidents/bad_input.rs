@@ -363,7 +363,7 @@ pub(crate) const TABLES: [(&str, Table); 4] = [
 
 /// Tools whose bad-input tests pass cases to `assert_refused` directly (runbooks, postmortems,
 /// action items), each refusing bad input with a tool error and leaving the database unchanged.
-const COVERED_ELSEWHERE: [&str; 9] = [
+const COVERED_ELSEWHERE: [&str; 12] = [
     "find_runbooks",
     "get_runbook",
     "record_runbook_step",
@@ -373,6 +373,9 @@ const COVERED_ELSEWHERE: [&str; 9] = [
     "add_action_item",
     "update_action_item",
     "list_action_items",
+    "list_alerts",
+    "list_changes",
+    "link_change",
 ];
 
 #[tokio::test]

@@ -6,7 +6,9 @@ use crate::domain::incident::Incident;
 use crate::domain::postmortem::facts::Facts;
 use crate::domain::postmortem::facts::markdown::{listing, minute, preview};
 use crate::domain::postmortem::section::PROMPT_MARKER;
-use crate::domain::timeline::{EntryKind, TimelineEntry};
+use crate::domain::signals::ChangeRelation;
+use crate::domain::timeline::data::ChangeLinked;
+use crate::domain::timeline::{EntryData, EntryKind, TimelineEntry};
 
 /// A section body that is only the writer prompt.
 pub(super) fn prompt(text: &str) -> String {
@@ -40,14 +42,47 @@ pub(super) fn trigger(signals: &[TimelineEntry]) -> String {
     let mut out = prompt(
         "What set the incident off: a deploy, a configuration change, load, a dependency? Name the change or condition, not a person.",
     );
-    let changes = listing(signals, EntryKind::Change);
-    if changes.is_empty() {
+    let confirmed = confirmed_changes(signals);
+    if !confirmed.is_empty() {
+        out.push_str("\n**Confirmed by responders** (`link_change`)\n\n");
+        for change in &confirmed {
+            let mut line = format!("- {} ({}): {}", change.change, change.kind, change.summary);
+            if let Some(note) = &change.note {
+                line.push_str(&format!(" — {}", preview(note)));
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    // Suspected and ruled-out links are deliberation, not facts: only other change entries.
+    let recorded: Vec<TimelineEntry> = signals
+        .iter()
+        .filter(|e| !matches!(e.data, Some(EntryData::ChangeLinked(_))))
+        .cloned()
+        .collect();
+    let changes = listing(&recorded, EntryKind::Change);
+    if changes.is_empty() && confirmed.is_empty() {
         out.push_str("\nNo changes (deploys, configuration) were recorded on the timeline.\n");
-    } else {
+    } else if !changes.is_empty() {
         out.push_str("\n**Changes recorded on the timeline**\n\n");
         out.push_str(&changes);
     }
     out
+}
+
+/// The changes whose latest link on the timeline is `confirmed`, in the order first linked.
+fn confirmed_changes(signals: &[TimelineEntry]) -> Vec<&ChangeLinked> {
+    let mut latest: Vec<&ChangeLinked> = Vec::new();
+    for entry in signals {
+        if let Some(EntryData::ChangeLinked(link)) = &entry.data {
+            match latest.iter_mut().find(|l| l.change_id == link.change_id) {
+                Some(slot) => *slot = link,
+                None => latest.push(link),
+            }
+        }
+    }
+    latest.retain(|l| l.relation == ChangeRelation::Confirmed);
+    latest
 }
 
 /// Detection time, time to detect and the alerts, under a prompt.
