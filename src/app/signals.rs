@@ -3,6 +3,7 @@
 
 mod alerts;
 mod changes;
+mod delivery;
 mod status;
 
 pub use alerts::{AlertOutcome, AlertPage, AlertQuery};

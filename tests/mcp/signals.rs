@@ -5,6 +5,7 @@
 mod alerts;
 mod changes;
 mod clients;
+mod config;
 mod hooks;
 mod races;
 mod tools;

@@ -243,6 +243,45 @@ mod tests {
         assert!(changes[0].failed);
     }
 
+    /// The body docs/datadog-webhook.md's template renders, for a trigger and its recovery.
+    #[test]
+    fn the_datadog_template_of_the_docs_parses() {
+        let rendered = |transition: &str| {
+            serde_json::json!({
+                "title": "[Triggered] CPU high on web-1", "status": transition,
+                "dedup_key": "datadog:7215926101", "severity": "P2", "service": "web",
+                "description": "CPU above 90% for 5 minutes", "source_url": "https://app.datadoghq.com/monitors/123",
+                "labels": {"source": "datadog", "monitor_id": "123", "priority": "P2", "transition": transition,
+                    "host": "web-1", "scope": "host:web-1", "tags": "env:prod,service:web", "event_date_ms": "1406662672000"}
+            })
+            .to_string()
+        };
+        let Parsed::Alerts(fired) = parse(rendered("Triggered").as_bytes()).unwrap() else {
+            panic!()
+        };
+        let Parsed::Alerts(recovered) = parse(rendered("Recovered").as_bytes()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (fired[0].action, recovered[0].action),
+            (EventAction::Trigger, EventAction::Resolve)
+        );
+        assert_eq!(
+            fired[0].key, recovered[0].key,
+            "trigger and recovery share the cycle key"
+        );
+        assert_eq!(fired[0].severity.as_deref(), Some("P2"));
+        let no_priority = rendered("Re-Triggered").replace("\"P2\"", "\"\"");
+        let Parsed::Alerts(unset) = parse(no_priority.as_bytes()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            unset[0].severity, None,
+            "an empty template variable is absent"
+        );
+        assert!(!unset[0].labels.contains_key("priority"));
+    }
+
     #[test]
     fn bad_fields_are_named() {
         let cases: [(&[u8], &str); 5] = [
