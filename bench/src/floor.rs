@@ -292,6 +292,11 @@ impl Caller for SqlCaller {
                     .bind(steps)
                     .bind(items)
                     .bind(merged)
+                    // The change window the server uses by default: 2 h before, 10 min after,
+                    // no dependencies configured.
+                    .bind(7200_i64)
+                    .bind(600_i64)
+                    .bind(sqlx::types::Json(serde_json::json!({})))
                     .fetch_all(pool)
                     .await
             }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::app::signals::score_suspects;
 use crate::app::write::{Write, Written};
 use crate::app::{App, Error, Result, check_version, load};
 use crate::domain::action_item::ActionItem;
@@ -111,10 +112,18 @@ impl App {
             action_items: BRIEF_ACTION_ITEMS,
             merged_from: BRIEF_MERGED_FROM,
         };
-        let record = store::brief::load(&mut conn, reference, limits)
+        let window = self.change_window();
+        let changes = store::brief::ChangeWindow {
+            before: window.before,
+            after: window.after,
+            dependencies: &window.dependencies,
+        };
+        let mut record = store::brief::load(&mut conn, reference, limits, changes)
             .await?
             .ok_or(Error::NotFound(reference))?;
-        let (_, mut suspects) = self.suspects(&mut conn, &record.incident).await?;
+        let candidates = std::mem::take(&mut record.candidate_changes);
+        let mut suspects =
+            score_suspects(&record.incident, &record.dependencies, candidates, &window);
         suspects.retain(|s| s.scored.score >= BRIEF_SUSPECT_SCORE);
         suspects.truncate(BRIEF_SUSPECTS);
         Ok(IncidentBrief {

@@ -7,6 +7,7 @@ mod delivery;
 mod status;
 
 pub use alerts::{AlertOutcome, AlertPage, AlertQuery};
+pub(crate) use changes::score_suspects;
 pub use changes::{ChangeOutcome, ChangePage, ChangeQuery, LinkedChange, Suspect};
 
 use std::sync::{Arc, RwLock};

@@ -3,14 +3,18 @@
 //! action items gathered by subqueries as JSON. One round trip instead of six is most of what
 //! makes `get_incident` cheap.
 
+use std::collections::BTreeMap;
+
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection};
 
 use crate::domain::action_item::ActionItem;
+use crate::domain::signals::Change;
 use crate::domain::signals::alert::{AlertBrief, AlertCounts};
 use crate::domain::{Incident, IncidentRef, RoleAssignment, TimelineEntry};
 use crate::store::Result;
 use crate::store::action_items::{ActionItemRow, item_columns};
+use crate::store::changes::{self, ChangeRow, change_columns};
 use crate::store::incidents::{IncidentRow, incident_columns};
 use crate::store::roles::{AssignmentRow, assignment_columns};
 use crate::store::timeline::{EntryRow, entry_columns};
@@ -51,6 +55,10 @@ pub struct BriefRecord {
     pub alert_counts: AlertCounts,
     /// Its three newest alerts.
     pub newest_alerts: Vec<AlertBrief>,
+    /// What its services depend on.
+    pub dependencies: Vec<String>,
+    /// Changes in its window or linked to it, each with its relation (to be scored).
+    pub candidate_changes: Vec<Change>,
 }
 
 /// The subqueries after the incident's columns; `b` is the incident. Parameters: $2 timeline
@@ -87,19 +95,47 @@ macro_rules! brief_parts {
                from alert where incident_id = b.id) as alert_counts, \
              coalesce((select json_agg(n order by n.last_seen desc) from (select title, status, \
                source, alert_key, last_seen, seen_count from alert where incident_id = b.id \
-               order by last_seen desc, id desc limit 3) n), '[]') as newest_alerts"
+               order by last_seen desc, id desc limit 3) n), '[]') as newest_alerts, \
+             w.dependencies, \
+             coalesce((select json_agg(k) from (select ",
+            change_columns!(),
+            ", l.relation from (select * from change ch where ch.occurred_at \
+               between w.started - $6 * interval '1 second' and w.started + $7 * interval '1 second' \
+               and (ch.services && (b.services || w.dependencies) or ch.services = '{}' \
+                 or cardinality(b.services) = 0) \
+               order by ch.occurred_at desc limit 200) c \
+             left join incident_change l on l.change_id = c.id and l.incident_id = b.id \
+             union select ",
+            change_columns!(),
+            ", l.relation from incident_change l join change c on c.id = l.change_id \
+             where l.incident_id = b.id) k), '[]') as candidate_changes"
         )
     };
 }
 
+/// The incident `b` with `w`: when impact started (or was detected, or declared) and what its
+/// services depend on (its alerts' dependencies, and those the routing names in $8).
+macro_rules! brief_from {
+    () => {
+        " from incident b cross join lateral (select \
+           coalesce(b.impact_started_at, b.detected_at, b.declared_at) as started, \
+           coalesce((select array_agg(distinct d) from (\
+             select unnest(a.dependencies) as d from alert a where a.incident_id = b.id \
+             union select jsonb_array_elements_text(e.value) from jsonb_each($8::jsonb) e \
+             where e.key = any(b.services)) x), '{}') as dependencies) w"
+    };
+}
+
 /// The statement [`load`] sends for an incident number: $1 the number, then the limits ($2
-/// timeline entries, $3 runbook steps, $4 action items, $5 merged-from numbers). Public so
-/// that the benchmark measures exactly this statement.
+/// timeline entries, $3 runbook steps, $4 action items, $5 merged-from numbers) and the change
+/// window ($6 seconds before impact started, $7 after, $8 the routing's dependencies as a JSON
+/// object of service → services). Public so that the benchmark measures exactly this statement.
 pub const BRIEF_BY_NUMBER: &str = concat!(
     "select ",
     incident_columns!(),
     brief_parts!(),
-    " from incident b where b.number = $1"
+    brief_from!(),
+    " where b.number = $1"
 );
 
 #[derive(FromRow)]
@@ -115,6 +151,19 @@ struct BriefRow {
     action_items: Json<Vec<ActionItemRow>>,
     alert_counts: Json<AlertCounts>,
     newest_alerts: Json<Vec<AlertBrief>>,
+    dependencies: Vec<String>,
+    candidate_changes: Json<Vec<ChangeRow>>,
+}
+
+/// Which changes the brief gathers as candidate suspects.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeWindow<'a> {
+    /// How long before impact started.
+    pub before: chrono::Duration,
+    /// How long after.
+    pub after: chrono::Duration,
+    /// What services depend on, by service.
+    pub dependencies: &'a BTreeMap<String, Vec<String>>,
 }
 
 /// Loads the brief of the incident `reference` names, or `None` if there is none.
@@ -122,12 +171,14 @@ pub async fn load(
     conn: &mut PgConnection,
     reference: IncidentRef,
     limits: BriefLimits,
+    window: ChangeWindow<'_>,
 ) -> Result<Option<BriefRecord>> {
     const BY_ID: &str = concat!(
         "select ",
         incident_columns!(),
         brief_parts!(),
-        " from incident b where b.id = $1"
+        brief_from!(),
+        " where b.id = $1"
     );
     let query = match reference {
         IncidentRef::Id(id) => sqlx::query_as(BY_ID).bind(id),
@@ -138,6 +189,9 @@ pub async fn load(
         .bind(limits.runbook_steps)
         .bind(limits.action_items)
         .bind(limits.merged_from)
+        .bind(window.before.num_seconds())
+        .bind(window.after.num_seconds())
+        .bind(Json(window.dependencies))
         .fetch_optional(conn)
         .await?;
     row.map(BriefRecord::try_from).transpose()
@@ -158,6 +212,8 @@ impl TryFrom<BriefRow> for BriefRecord {
             open_action_items: convert(row.action_items.0)?,
             alert_counts: row.alert_counts.0,
             newest_alerts: row.newest_alerts.0,
+            dependencies: row.dependencies,
+            candidate_changes: changes::convert(row.candidate_changes.0)?,
         })
     }
 }

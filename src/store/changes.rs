@@ -14,9 +14,11 @@ macro_rules! change_columns {
          c.url, c.actor, c.actor_kind, c.sha, c.ref, c.status, c.failed, c.occurred_at"
     };
 }
+pub(super) use change_columns;
 
-#[derive(FromRow)]
-struct ChangeRow {
+/// A stored change as a query (or `json_agg` of rows) returns it.
+#[derive(FromRow, serde::Deserialize)]
+pub(super) struct ChangeRow {
     id: Uuid,
     number: i64,
     source: String,
@@ -30,12 +32,19 @@ struct ChangeRow {
     actor_kind: Option<String>,
     sha: Option<String>,
     #[sqlx(rename = "ref")]
+    #[serde(rename = "ref")]
     git_ref: Option<String>,
     status: Option<String>,
     failed: bool,
     occurred_at: DateTime<Utc>,
     #[sqlx(default)]
+    #[serde(default)]
     relation: Option<String>,
+}
+
+/// Changes from stored rows.
+pub(super) fn convert(rows: Vec<ChangeRow>) -> Result<Vec<Change>> {
+    rows.into_iter().map(Change::try_from).collect()
 }
 
 impl TryFrom<ChangeRow> for Change {

@@ -167,16 +167,11 @@ impl App {
         conn: &mut PgConnection,
         incident: &Incident,
     ) -> Result<((DateTime<Utc>, DateTime<Utc>, DateTime<Utc>), Vec<Suspect>)> {
-        let routing = self.settings().routing.current();
-        let before = Duration::from_std(routing.correlation_before).unwrap_or(Duration::hours(2));
-        let after = Duration::from_std(routing.correlation_after).unwrap_or(Duration::minutes(10));
-        let started = incident
-            .impact_started_at
-            .or(incident.detected_at)
-            .unwrap_or(incident.declared_at);
+        let window = self.change_window();
+        let started = impact_start(incident);
         let mut dependencies = store::alerts::dependencies(conn, incident.id).await?;
         for service in &incident.services {
-            for dep in routing.dependencies.get(service).into_iter().flatten() {
+            for dep in window.dependencies.get(service).into_iter().flatten() {
                 if !dependencies.contains(dep) {
                     dependencies.push(dep.clone());
                 }
@@ -184,50 +179,22 @@ impl App {
         }
         let mut services = incident.services.clone();
         services.extend(dependencies.iter().cloned());
-        let (from, to) = (started - before, started + after);
+        let (from, to) = (started - window.before, started + window.after);
         let changes =
             store::changes::candidates(conn, incident.id, &services, from, to, CANDIDATES_MAX)
                 .await?;
-        let subject = Subject {
-            services: &incident.services,
-            dependencies: &dependencies,
-            impact_started_at: started,
-        };
-        let mut suspects: Vec<Suspect> = changes
-            .into_iter()
-            .filter_map(|change| {
-                let candidate = Candidate {
-                    kind: change.change.kind,
-                    services: &change.change.services,
-                    failed: change.change.failed,
-                    occurred_at: change.occurred_at,
-                    relation: change.relation,
-                };
-                // A linked change outside the window still shows, with its link as reason.
-                let scored =
-                    correlation::score(&candidate, &subject, before, after).or_else(|| {
-                        change.relation.map(|r| Scored {
-                            score: if r == ChangeRelation::Confirmed {
-                                1.0
-                            } else {
-                                0.0
-                            },
-                            reasons: vec![format!(
-                                "{} by a responder",
-                                r.as_str().replace('_', " ")
-                            )],
-                        })
-                    })?;
-                Some(Suspect { change, scored })
-            })
-            .collect();
-        suspects.sort_by(|a, b| {
-            b.scored
-                .score
-                .total_cmp(&a.scored.score)
-                .then(b.change.occurred_at.cmp(&a.change.occurred_at))
-        });
+        let suspects = score_suspects(incident, &dependencies, changes, &window);
         Ok(((from, started, to), suspects))
+    }
+
+    /// The correlation window and dependencies of the routing in force.
+    pub(crate) fn change_window(&self) -> Window {
+        let routing = self.settings().routing.current();
+        Window {
+            before: Duration::from_std(routing.correlation_before).unwrap_or(Duration::hours(2)),
+            after: Duration::from_std(routing.correlation_after).unwrap_or(Duration::minutes(10)),
+            dependencies: routing.dependencies.clone(),
+        }
     }
 
     /// Records what a responder decided about a change for an incident, on its timeline.
@@ -293,6 +260,68 @@ impl App {
         })
         .await
     }
+}
+
+/// How far around impact start changes are considered, and what services depend on.
+#[derive(Debug, Clone)]
+pub(crate) struct Window {
+    pub(crate) before: Duration,
+    pub(crate) after: Duration,
+    pub(crate) dependencies: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// When impact started, or else when it was detected, or else declared.
+fn impact_start(incident: &Incident) -> DateTime<Utc> {
+    incident
+        .impact_started_at
+        .or(incident.detected_at)
+        .unwrap_or(incident.declared_at)
+}
+
+/// Scores `changes` for `incident`, best first. A linked change outside the window still
+/// shows, with its link as the reason.
+pub(crate) fn score_suspects(
+    incident: &Incident,
+    dependencies: &[String],
+    changes: Vec<Change>,
+    window: &Window,
+) -> Vec<Suspect> {
+    let subject = Subject {
+        services: &incident.services,
+        dependencies,
+        impact_started_at: impact_start(incident),
+    };
+    let mut suspects: Vec<Suspect> = changes
+        .into_iter()
+        .filter_map(|change| {
+            let candidate = Candidate {
+                kind: change.change.kind,
+                services: &change.change.services,
+                failed: change.change.failed,
+                occurred_at: change.occurred_at,
+                relation: change.relation,
+            };
+            let scored = correlation::score(&candidate, &subject, window.before, window.after)
+                .or_else(|| {
+                    change.relation.map(|r| Scored {
+                        score: if r == ChangeRelation::Confirmed {
+                            1.0
+                        } else {
+                            0.0
+                        },
+                        reasons: vec![format!("{} by a responder", r.as_str().replace('_', " "))],
+                    })
+                })?;
+            Some(Suspect { change, scored })
+        })
+        .collect();
+    suspects.sort_by(|a, b| {
+        b.scored
+            .score
+            .total_cmp(&a.scored.score)
+            .then(b.change.occurred_at.cmp(&a.change.occurred_at))
+    });
+    suspects
 }
 
 /// The number in `CHG-12` (or `12`).
