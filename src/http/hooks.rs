@@ -64,6 +64,32 @@ struct Hooks {
     app: App,
     sources: SourcesHandle,
     limits: BodyLimits,
+    refusals: Arc<RefusalBudget>,
+}
+
+/// Most refusals recorded in the ledger per source and minute: a flood of bad credentials must
+/// not turn into a flood of database writes. The rest are logged only.
+pub const REFUSALS_PER_MINUTE: u32 = 60;
+
+/// How many refusals each source has had recorded in the current minute.
+#[derive(Debug, Default)]
+struct RefusalBudget(std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>);
+
+impl RefusalBudget {
+    /// Whether one more refusal of `source` may be recorded now.
+    fn allows(&self, source: &str) -> bool {
+        let minute = chrono::Utc::now().timestamp() / 60;
+        let mut counts = match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let entry = counts.entry(source.to_owned()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= REFUSALS_PER_MINUTE
+    }
 }
 
 /// The ingestion routes.
@@ -75,6 +101,7 @@ pub(super) fn router(app: App, sources: SourcesHandle, timeout: Duration) -> Rou
             max_bytes: MAX_HOOK_BODY_BYTES,
             timeout,
         },
+        refusals: Arc::new(RefusalBudget::default()),
     };
     Router::new()
         .route("/hooks/{kind}/{source}", post(hook))
@@ -187,22 +214,30 @@ impl Hooks {
 
     async fn refuse(&self, source: &Source, reason: &str) -> Response {
         // The ledger says why; the sender is told nothing about which part failed.
-        if let Err(err) = self
-            .app
-            .record_refusal(&source.name, &format!("refused: {reason}"))
-            .await
-        {
-            tracing::warn!(error = %err, source = %source.name, "could not record a refused delivery");
-        }
+        self.ledger_refusal(&source.name, &format!("refused: {reason}"))
+            .await;
         Answer::unauthorized()
     }
 
     async fn invalid(&self, source: &Source, err: &FormatError) -> Response {
-        let _ = self
-            .app
-            .record_refusal(&source.name, &format!("refused: {err}"))
+        self.ledger_refusal(&source.name, &format!("refused: {err}"))
             .await;
         Answer::bad_request(&err.field, &err.reason)
+    }
+
+    /// Records a refusal, within the source's budget of [`REFUSALS_PER_MINUTE`].
+    async fn ledger_refusal(&self, source: &str, reason: &str) {
+        if !self.refusals.allows(source) {
+            tracing::debug!(
+                source,
+                reason,
+                "refusal not recorded: over the per-minute budget"
+            );
+            return;
+        }
+        if let Err(err) = self.app.record_refusal(source, reason).await {
+            tracing::warn!(error = %err, source, "could not record a refused delivery");
+        }
     }
 
     async fn apply(&self, source: &Source, parsed: Parsed) -> Answer {

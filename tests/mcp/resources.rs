@@ -64,7 +64,7 @@ pub(crate) async fn complete(
 }
 
 #[tokio::test]
-async fn the_templates_name_the_four_resource_forms() {
+async fn the_templates_name_the_five_resource_forms() {
     let db = TestDb::new().await;
     let client = db.client().await;
     let templates = client.list_all_resource_templates().await.unwrap();
@@ -74,6 +74,7 @@ async fn the_templates_name_the_four_resource_forms() {
         [
             "incident://{incident}",
             "incident://{incident}/timeline",
+            "incident://{incident}/alerts",
             "postmortem://{incident}",
             "runbook://{slug}",
         ]

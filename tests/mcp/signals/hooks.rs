@@ -345,3 +345,24 @@ async fn a_slow_body_is_cut_off() {
         .await;
     assert_eq!(status, 408, "after {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn a_flood_of_bad_credentials_writes_a_bounded_ledger() {
+    let db = TestDb::new().await;
+    let signals = Signals::start(&db).await;
+    let body = alertmanager(&[("firing", "fp", LABELS)]);
+    let budget = firebreak::http::hooks::REFUSALS_PER_MINUTE as usize;
+    let bad = [("authorization", "Bearer wrong-secret-0123456789")];
+    let floods =
+        (0..budget + 20).map(|_| signals.post("/hooks/alertmanager/am", &bad, body.clone()));
+    for (status, _) in futures::future::join_all(floods).await {
+        assert_eq!(status, 401);
+    }
+    let recorded = refusals(&db).await.len();
+    // The budget is per minute: a flood that straddles a minute boundary may record twice.
+    assert!(
+        recorded >= budget && recorded <= 2 * budget,
+        "{recorded} refusals recorded"
+    );
+    assert!(recorded < budget + 20, "not every refusal became a write");
+}

@@ -26,7 +26,9 @@ async fn seeded() -> (TestDb, Signals) {
             alertmanager(&[("firing", "fp-1", labels), ("firing", "fp-2", labels)]),
         )
         .await;
-    let change = json!({"id": "d-1", "kind": "deploy", "service": "checkout", "summary": "Deploy checkout v2"});
+    // Ten minutes before the alerts started (the helper's alerts start at 10:00).
+    let change = json!({"id": "d-1", "kind": "deploy", "service": "checkout", "summary": "Deploy checkout v2",
+        "occurred_at": "2026-12-01T09:50:00Z"});
     signals
         .hook("generic/gen", "GENERIC_SECRET", change.to_string())
         .await;
@@ -231,4 +233,37 @@ async fn link_change_refuses_bad_input() {
     ];
     cases.extend(incident_reference_cases(&base));
     assert_refused(&db, &signals.client, "link_change", &cases).await;
+}
+
+#[tokio::test]
+async fn the_alerts_resource_and_the_brief_show_alerts_with_their_reasons() {
+    let (_db, signals) = seeded().await;
+    let read = signals
+        .client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "incident://INC-1/alerts",
+        ))
+        .await
+        .unwrap();
+    let text = match &read.contents[0] {
+        rmcp::model::ResourceContents::TextResourceContents { text, .. } => text.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(text.starts_with("# Alerts of INC-1"), "{text}");
+    assert!(text.contains("declared INC-1: route default"), "{text}");
+    assert!(text.contains("attached to INC-1"), "{text}");
+    let brief = signals
+        .client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "incident://INC-1",
+        ))
+        .await
+        .unwrap();
+    let rmcp::model::ResourceContents::TextResourceContents { text, .. } = &brief.contents[0]
+    else {
+        panic!()
+    };
+    assert!(text.contains("## Alerts\n\n2 firing, 0 resolved"), "{text}");
+    assert!(text.contains("## Suspected changes"), "{text}");
+    assert!(text.contains("CHG-1 (deploy"), "{text}");
 }

@@ -69,8 +69,6 @@ pub(crate) struct Signals {
     pub(crate) base: String,
     /// Posts deliveries.
     pub(crate) http: reqwest::Client,
-    /// The application behind the server.
-    pub(crate) app: App,
     /// An MCP client on the same application.
     pub(crate) client: Client,
     shutdown: CancellationToken,
@@ -117,7 +115,6 @@ impl Signals {
         Signals {
             base,
             http,
-            app,
             client,
             shutdown,
         }
