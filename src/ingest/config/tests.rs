@@ -9,18 +9,18 @@ fn env(name: &str) -> Option<String> {
 const FILE: &str = "\
 sources:
   - name: prom
-kind: alertmanager
-secret_env: OK_PROM
-previous_secret_env: OK_PROM_OLD
+    kind: alertmanager
+    secret_env: OK_PROM
+    previous_secret_env: OK_PROM_OLD
 routes:
   - name: critical
-sources: [prom]
-match: {severity: critical}
-match_re: {alertname: \"High.*\"}
-group_window: 4h
-title: \"{{ labels.alertname }}\"
+    sources: [prom]
+    match: {severity: critical}
+    match_re: {alertname: \"High.*\"}
+    group_window: 4h
+    title: \"{{ labels.alertname }}\"
   - name: warnings
-action: record
+    action: record
 on_all_resolved: monitoring
 dependencies: {payments: [postgres]}
 correlation: {before: 1h}

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::domain::signals::change::is_failure;
 use crate::domain::signals::{ActorKind, AlertEvent, ChangeKind, EventAction, NewChange};
 use crate::domain::vocabulary::Vocabulary;
-use crate::ingest::formats::{FormatError, Parsed, json, scalar_text};
+use crate::ingest::formats::{FormatError, Parsed, digest, json, scalar_text};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +44,8 @@ struct Alert {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Change {
-    id: String,
+    #[serde(default)]
+    id: Option<String>,
     kind: String,
     summary: String,
     #[serde(default)]
@@ -196,7 +197,10 @@ fn change(value: &Value, prefix: &str) -> Result<NewChange, FormatError> {
     let raw: Change = typed(value, prefix)?;
     let kind = ChangeKind::parse_loose(&raw.kind)
         .ok_or_else(|| FormatError::new(join(prefix, "kind"), ChangeKind::unknown(&raw.kind)))?;
-    let mut change = NewChange::new(raw.id, kind, raw.summary);
+    // Without an id of its own, the change's content is its identity, so a retry is the same.
+    let id =
+        present(raw.id).unwrap_or_else(|| format!("gen-{}", digest(value.to_string().as_bytes())));
+    let mut change = NewChange::new(id, kind, raw.summary);
     change.services = raw.service.into_iter().chain(raw.services).collect();
     change.environment = present(raw.environment);
     change.url = present(raw.url);
