@@ -186,6 +186,11 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         settings.routing = crate::app::signals::RoutingHandle::new(alerting.routing.clone());
         sources.replace(alerting);
     }
+    if args.alerting.is_some() && args.http.is_none() {
+        tracing::warn!(
+            "--alerting has no effect on stdio: the ingestion endpoints are served with --http"
+        );
+    }
     if let Some(path) = args.alerting.clone() {
         tokio::spawn(alerting::reload_on_hangup(
             path,

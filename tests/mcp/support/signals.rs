@@ -165,8 +165,11 @@ fn secret_lookup(name: &str) -> Option<String> {
         .map(|(_, v)| (*v).to_owned())
 }
 
+/// Labels as the tests write them.
+pub(crate) type Labels<'a> = &'a [(&'a str, &'a str)];
+
 /// An Alertmanager `version: "4"` message with `alerts` (each: status, fingerprint, labels).
-pub(crate) fn alertmanager(alerts: &[(&str, &str, &[(&str, &str)])]) -> String {
+pub(crate) fn alertmanager(alerts: &[(&str, &str, Labels<'_>)]) -> String {
     let alerts: Vec<Value> = alerts
         .iter()
         .map(|(status, fingerprint, labels)| {
