@@ -151,6 +151,53 @@ pub async fn append(
     rows.into_iter().map(TimelineEntry::try_from).collect()
 }
 
+/// Appends entries to the timelines of several incidents (`entries[i].0` is the incident) in
+/// one statement, in order.
+pub async fn append_across(
+    conn: &mut PgConnection,
+    entries: &[(Uuid, NewEntry)],
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
+    let incidents: Vec<Uuid> = entries.iter().map(|(incident, _)| *incident).collect();
+    let kinds: Vec<&str> = entries.iter().map(|(_, e)| e.kind.as_str()).collect();
+    let bodies: Vec<&str> = entries.iter().map(|(_, e)| e.body.as_str()).collect();
+    let occurred: Vec<DateTime<Utc>> = entries.iter().map(|(_, e)| e.occurred_at).collect();
+    let visibility: Vec<&str> = entries.iter().map(|(_, e)| e.visibility.as_str()).collect();
+    let data: Vec<Option<String>> = entries
+        .iter()
+        .map(|(_, e)| e.data.as_ref().and_then(encoded))
+        .collect();
+    sqlx::query(
+        "insert into timeline_entry (id, incident_id, kind, body, occurred_at, recorded_at, \
+         visibility, actor_principal, actor_client, actor_channel, data) \
+         select e.id, e.incident_id, e.kind, e.body, e.occurred_at, $8, e.visibility, $9, $10, \
+         $11, e.data::jsonb \
+         from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], \
+           $6::text[], $7::text[]) with ordinality \
+           as e(id, incident_id, kind, body, occurred_at, visibility, data, ord) \
+         order by e.ord",
+    )
+    .bind(ids)
+    .bind(incidents)
+    .bind(kinds)
+    .bind(bodies)
+    .bind(occurred)
+    .bind(visibility)
+    .bind(data)
+    .bind(now)
+    .bind(&actor.principal)
+    .bind(&actor.client)
+    .bind(actor.channel.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Appends entries to the timeline of the incident `reference` names, in one statement
 /// (no transaction needed): returns the incident's number with the stored entries, or `None`
 /// when there is no such incident.

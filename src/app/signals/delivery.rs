@@ -24,6 +24,27 @@ use crate::store::alerts::{GroupQuery, LedgerLine, NewAlert};
 
 mod write;
 
+/// The groups of routes that may attach or declare, once each, with their windows' starts.
+fn group_queries(routed: &[Routed], now: DateTime<Utc>) -> Vec<GroupQuery> {
+    let mut seen = BTreeSet::new();
+    routed
+        .iter()
+        .filter(|r| r.action != RouteAction::Record)
+        .filter_map(|r| {
+            let route = r.route.clone()?;
+            seen.insert((route.clone(), r.group_key.clone()))
+                .then(|| GroupQuery {
+                    since: r
+                        .group_window
+                        .and_then(|w| chrono::Duration::from_std(w).ok())
+                        .map(|w| now - w),
+                    route,
+                    group_key: r.group_key.clone(),
+                })
+        })
+        .collect()
+}
+
 /// A resolve waiting for its incident's final count.
 struct PendingResolve {
     line: usize,
@@ -88,10 +109,26 @@ impl<'a> Delivery<'a> {
             .iter()
             .map(|e| self.routing.route(self.source.name, e))
             .collect();
+        let groups = group_queries(&routed, self.now);
+        self.groups = self.read_groups(conn, &groups).await?;
         if !self.dry_run {
-            store::alerts::lock_scopes(conn, &self.scopes(events, &routed)).await?;
+            // Lock each identity (two deliveries of one new alert must not both insert it), and
+            // the groups that have no open incident yet (only there can a delivery declare).
+            // Groups that have one take no lock, so deliveries that attach run side by side.
+            let unowned: Vec<GroupQuery> = groups
+                .into_iter()
+                .filter(|g| {
+                    !self
+                        .groups
+                        .contains_key(&(g.route.clone(), g.group_key.clone()))
+                })
+                .collect();
+            store::alerts::lock_scopes(conn, &self.scopes(events, &unowned)).await?;
+            // Another delivery may have declared while this one waited.
+            let declared = self.read_groups(conn, &unowned).await?;
+            self.groups.extend(declared);
         }
-        self.load_state(conn, events, &routed).await?;
+        self.read_identities(conn, events).await?;
         for (event, routed) in events.iter().zip(&routed) {
             self.decide_one(conn, event, routed).await?;
         }
@@ -101,30 +138,24 @@ impl<'a> Delivery<'a> {
         Ok(self.outcomes)
     }
 
-    /// The advisory-lock scopes of the delivery: each group and each identity.
-    fn scopes(&self, events: &[AlertEvent], routed: &[Routed]) -> Vec<String> {
+    /// The advisory-lock scopes: each identity, and each of `groups`.
+    fn scopes(&self, events: &[AlertEvent], groups: &[GroupQuery]) -> Vec<String> {
         let source = self.source.name;
-        let mut scopes: Vec<String> = events
+        let identities = events.iter().map(|e| format!("alert:{source}:{}", e.key));
+        let groups = groups
             .iter()
-            .zip(routed)
-            .flat_map(|(e, r)| {
-                let route = r.route.as_deref().unwrap_or("");
-                [
-                    format!("alert-group:{source}:{route}:{}", r.group_key),
-                    format!("alert:{source}:{}", e.key),
-                ]
-            })
-            .collect();
+            .map(|g| format!("alert-group:{source}:{}:{}", g.route, g.group_key));
+        let mut scopes: Vec<String> = identities.chain(groups).collect();
         scopes.sort();
         scopes.dedup();
         scopes
     }
 
-    async fn load_state(
+    /// The firing alerts with the delivery's identities.
+    async fn read_identities(
         &mut self,
         conn: &mut PgConnection,
         events: &[AlertEvent],
-        routed: &[Routed],
     ) -> Result<()> {
         let mut keys: Vec<String> = events.iter().map(|e| e.key.clone()).collect();
         keys.sort();
@@ -133,28 +164,24 @@ impl<'a> Delivery<'a> {
             .await?
             .into_iter()
             .collect();
-        let mut seen = BTreeSet::new();
-        let groups: Vec<GroupQuery> = routed
-            .iter()
-            .filter(|r| r.action != RouteAction::Record)
-            .filter_map(|r| {
-                let route = r.route.clone()?;
-                seen.insert((route.clone(), r.group_key.clone()))
-                    .then(|| GroupQuery {
-                        since: r
-                            .group_window
-                            .and_then(|w| chrono::Duration::from_std(w).ok())
-                            .map(|w| self.now - w),
-                        route,
-                        group_key: r.group_key.clone(),
-                    })
-            })
-            .collect();
-        self.groups = store::alerts::group_incidents(conn, self.source.name, &groups)
-            .await?
-            .into_iter()
-            .collect();
         Ok(())
+    }
+
+    /// The open incidents of `groups`.
+    async fn read_groups(
+        &self,
+        conn: &mut PgConnection,
+        groups: &[GroupQuery],
+    ) -> Result<HashMap<(String, String), IncidentLink>> {
+        if groups.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(
+            store::alerts::group_incidents(conn, self.source.name, groups)
+                .await?
+                .into_iter()
+                .collect(),
+        )
     }
 
     async fn decide_one(

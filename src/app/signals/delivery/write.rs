@@ -30,9 +30,11 @@ impl Delivery<'_> {
         store::alerts::acknowledge(conn, &self.acks, now).await?;
         self.settle_resolves(conn).await?;
         self.leave_triage(conn).await?;
-        for (incident, entries) in std::mem::take(&mut self.entries) {
-            store::timeline::append(conn, incident, &entries, &self.actor, now).await?;
-        }
+        let entries: Vec<(Uuid, NewEntry)> = std::mem::take(&mut self.entries)
+            .into_iter()
+            .flat_map(|(incident, entries)| entries.into_iter().map(move |e| (incident, e)))
+            .collect();
+        store::timeline::append_across(conn, &entries, &self.actor, now).await?;
         store::alerts::record(conn, name, &self.ledger, now).await?;
         Ok(())
     }
