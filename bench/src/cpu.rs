@@ -99,6 +99,11 @@ impl CpuSnapshot {
     }
 }
 
+/// CPU seconds process `pid` has used so far (`None` if it is gone).
+pub(crate) fn process_seconds(pid: u32) -> Option<f64> {
+    stat(pid).map(|s| s.ticks as f64 / TICKS_PER_SECOND)
+}
+
 struct Stat {
     ppid: u32,
     ticks: u64,

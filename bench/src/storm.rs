@@ -33,7 +33,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
-use crate::cpu::{CpuProbe, CpuSeconds};
+use crate::cpu::{CpuProbe, CpuSeconds, process_seconds};
 use crate::database::BenchDatabase;
 use crate::lean::open;
 use crate::measure::{Samples, Stats};
@@ -61,6 +61,9 @@ const QUICK_BATCHES: i64 = 20;
 const QUICK_SINGLES: i64 = 50;
 /// How often `pg_stat_activity` is sampled.
 const WAIT_INTERVAL: Duration = Duration::from_millis(25);
+/// Requests that start this long after a phase began are "settled": by then every group has its
+/// incident (the first batches declare them, holding their groups' locks).
+const SETTLE: Duration = Duration::from_secs(1);
 /// How long a stopped server's backends may take to exit.
 const EXIT_PATIENCE: Duration = Duration::from_secs(10);
 
@@ -155,9 +158,15 @@ pub(crate) struct StormPhase {
     pub(crate) alerts_per_second: f64,
     /// Per request; `calls_per_second` is requests per second.
     pub(crate) stats: Stats,
+    /// The requests that started after the first second (`calls_per_second` over the whole
+    /// phase: only the percentiles mean something).
+    pub(crate) settled: Stats,
     /// The decisions the answers reported.
     pub(crate) decisions: BTreeMap<String, u64>,
     pub(crate) cpu: CpuSeconds,
+    /// Of PostgreSQL's CPU seconds, those of the server's own backends (the rest is
+    /// autovacuum, the checkpointer, the WAL writer …); from `/proc` at the phase's end.
+    pub(crate) firebreak_backends_cpu: Option<f64>,
     /// `pg_stat_database` (and `pg_stat_wal`) counters, after − before.
     pub(crate) database: BTreeMap<&'static str, i64>,
     /// Mean number of the server's PostgreSQL backends in each state, sampled.
@@ -252,6 +261,16 @@ pub(crate) async fn run(
         (Kind::Batches, options.batch_clients),
         (Kind::Single, options.single_clients),
     ] {
+        if kind == Kind::Single {
+            // Untimed, between the phases: the statistics autovacuum would gather sooner or
+            // later (it analyzes a table after 10% of it changed, within a minute), so the
+            // single phase is planned as a long-running server's statements are. The batches
+            // ran against tables the size of which the planner did not know (truncated, as on
+            // a fresh install).
+            sqlx::query("analyze alert, alert_decision")
+                .execute(pool)
+                .await?;
+        }
         let earlier = Arc::new(firing.clone());
         let (phase, outcomes) = setup.phase(&mut monitor, kind, clients, earlier).await?;
         for outcome in outcomes {
@@ -370,6 +389,7 @@ impl Setup<'_> {
         let cpu_before = probe.snapshot();
         let started = Instant::now();
         let shared = Arc::new(Shared {
+            started,
             payloads: Arc::clone(&self.payloads),
             next_alert: Arc::clone(&self.next_alert),
             until: self.seconds.map(|s| started + Duration::from_secs_f64(s)),
@@ -391,6 +411,19 @@ impl Setup<'_> {
         let wall = started.elapsed();
         let cpu = cpu_before.seconds(&probe.snapshot());
         let peak_rss_mib = mib(memory(server.pid)?.hwm_kib);
+        // The phase's server has backends of its own (a new pool): all their CPU is its.
+        let firebreak_backends_cpu = match cpu.postgres {
+            Some(_) => Some(
+                monitor
+                    .server_backends()
+                    .await?
+                    .difference(&existing)
+                    .filter_map(|pid| u32::try_from(*pid).ok())
+                    .filter_map(process_seconds)
+                    .sum(),
+            ),
+            None => None,
+        };
         stop.cancel();
         let max_sampled_rss_mib = mib(rss.await?);
         let (wait_samples, states) = waits.await?.unwrap_or_else(|err| {
@@ -406,10 +439,12 @@ impl Setup<'_> {
         };
 
         let mut samples = Samples::default();
+        let mut settled = Samples::default();
         let (mut alerts, mut new_alerts, mut repeats) = (0, 0, 0);
         let mut decisions = BTreeMap::new();
         for outcome in &mut outcomes {
             samples.merge(std::mem::take(&mut outcome.samples));
+            settled.merge(std::mem::take(&mut outcome.settled));
             alerts += outcome.alerts;
             new_alerts += outcome.fresh.len() as u64;
             repeats += outcome.repeats;
@@ -418,7 +453,9 @@ impl Setup<'_> {
             }
         }
         samples.set_wall(wall);
+        settled.set_wall(wall);
         let stats = samples.stats();
+        let settled = settled.stats();
         let requests = stats.calls.max(1) as f64;
         let statements = statements.map(|mut rows| {
             for row in &mut rows {
@@ -451,8 +488,10 @@ impl Setup<'_> {
             seconds: wall.as_secs_f64(),
             alerts_per_second: alerts as f64 / wall.as_secs_f64().max(f64::MIN_POSITIVE),
             stats,
+            settled,
             decisions,
             cpu,
+            firebreak_backends_cpu,
             database,
             backend_states,
             wait_samples,
@@ -467,6 +506,7 @@ impl Setup<'_> {
 
 /// What a phase's clients share.
 struct Shared {
+    started: Instant,
     payloads: Arc<Payloads>,
     next_alert: Arc<AtomicU64>,
     /// A timed phase ends here; an untimed one after `left` requests.
@@ -490,6 +530,8 @@ impl Shared {
 #[derive(Default)]
 struct ClientOutcome {
     samples: Samples,
+    /// Latencies of the requests started `SETTLE` into the phase or later.
+    settled: Samples,
     /// Alerts (by `g`) in requests answered 2xx, and how often each was delivered.
     delivered: HashMap<u64, u32>,
     /// The new alerts of this client acknowledged firing.
@@ -512,7 +554,7 @@ async fn client(kind: Kind, mut http: HookClient, shared: Arc<Shared>, seed: u64
         let available = shared.earlier.len() + out.fresh.len();
         let repeats = match kind {
             Kind::Batches if available >= 4 * REPEATS_PER_BATCH => REPEATS_PER_BATCH,
-            Kind::Single if available > 0 && requests % SINGLE_REPEAT_EVERY == 0 => 1,
+            Kind::Single if available > 0 && requests.is_multiple_of(SINGLE_REPEAT_EVERY) => 1,
             _ => 0,
         };
         let fresh = kind.size() - repeats;
@@ -557,6 +599,9 @@ async fn client(kind: Kind, mut http: HookClient, shared: Arc<Shared>, seed: u64
             }
         } else {
             out.failed.extend_from_slice(&alerts[..fresh]);
+        }
+        if started >= shared.started + SETTLE {
+            out.settled.record(latency, &Ok(Observed::default()));
         }
         out.samples
             .record(latency, &checked.map(|()| Observed::default()));
@@ -645,7 +690,7 @@ impl Payloads {
             "labels": {
                 "alertname": format!("Storm{group}"),
                 "service": format!("svc{group}"),
-                "severity": if group % 10 == 0 { "critical" } else { "warning" },
+                "severity": if group.is_multiple_of(10) { "critical" } else { "warning" },
                 "instance": format!("node-{g}:9100"),
                 "job": "node",
             },
@@ -1103,10 +1148,14 @@ impl StormResult {
              g % {} (alertname `Storm<g % {}>`, service `svc<g % {}>`) and has its own \
              fingerprint; consecutive alerts go to consecutive groups; a tenth of the alerts \
              sent are repeats of alerts already firing (5 per batch, every 10th single). \
-             Commits are durable: synchronous_commit = {synchronous_commit}. Each client has \
+             The alert tables start empty and unanalyzed (truncated, as on a fresh install); they are \
+             analyzed between the phases (untimed), so the single phase runs with the statistics \
+             a long-running server has. Commits are durable: synchronous_commit = \
+             {synchronous_commit}. Each client has \
              one keep-alive HTTP/1.1 connection and runs a closed loop; latency is per request \
              (send to the whole answer); no warm-up (the groups' incidents are declared in the \
-             first batches). {}",
+             first batches; *after 1 s* leaves out the requests that started in the first \
+             second, for the settled storm). The p99 targets are judged on all requests. {}",
             self.source,
             self.route,
             self.group_by,
@@ -1123,13 +1172,13 @@ impl StormResult {
         );
         let _ = writeln!(
             out,
-            "| phase | clients | alerts/request | requests | alerts (new + repeats) | s | alerts/s | requests/s | p50 ms | p90 ms | p99 ms | errors | peak RSS MiB |\n\
-             |---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "\n| phase | clients | alerts/request | requests | alerts (new + repeats) | s | alerts/s | requests/s | p50 ms | p90 ms | p99 ms | p50 / p99 ms after 1 s | errors | peak RSS MiB |\n\
+             |---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for p in &self.phases {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} ({} + {}) | {:.1} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.1} |",
+                "| {} | {} | {} | {} | {} ({} + {}) | {:.1} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.1} |",
                 p.phase,
                 p.clients,
                 p.alerts_per_request,
@@ -1143,6 +1192,11 @@ impl StormResult {
                 p.stats.p50_ms,
                 p.stats.p90_ms,
                 p.stats.p99_ms,
+                if p.settled.calls == 0 {
+                    "–".to_owned()
+                } else {
+                    format!("{:.2} / {:.2}", p.settled.p50_ms, p.settled.p99_ms)
+                },
                 p.stats.errors,
                 p.peak_rss_mib
             );
@@ -1157,8 +1211,9 @@ impl StormResult {
             out,
             "\n### Storm: what it cost\n\n\
              CPU during the phase (from `/proc/<pid>/stat`; 2 cores = 2 CPU-s per s): the \
-             server, PostgreSQL (the postmaster and all its children) and the benchmark's own \
-             clients. Database counters from `pg_stat_database` for the bench database (read \
+             server, PostgreSQL (the postmaster and all its children; in brackets the server's \
+             own backends + the other processes: autovacuum, checkpointer, WAL writer …) and the \
+             benchmark's own clients. Database counters from `pg_stat_database` for the bench database (read \
              after the phase's server stopped, so its backends had flushed them) and \
              `pg_stat_wal` (cluster-wide), per request.\n\n\
              | phase | server CPU ms/request | PostgreSQL CPU ms/request | bench CPU ms/request | server cores busy | PostgreSQL cores busy | commits/request | rows inserted/request | rows updated/request | buffer hits/request | blocks read | WAL KiB/request | WAL fsyncs | statements/request |\n\
@@ -1184,7 +1239,15 @@ impl StormResult {
                 "| {} | {:.3} | {} | {:.3} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 p.phase,
                 p.cpu.server * 1000.0 / requests,
-                fmt(postgres * 1000.0 / requests, 3),
+                match p.firebreak_backends_cpu {
+                    Some(own) if !postgres.is_nan() => format!(
+                        "{:.3} ({:.3} + {:.3})",
+                        postgres * 1000.0 / requests,
+                        own * 1000.0 / requests,
+                        (postgres - own).max(0.0) * 1000.0 / requests
+                    ),
+                    _ => fmt(postgres * 1000.0 / requests, 3),
+                },
                 p.cpu.bench * 1000.0 / requests,
                 p.cpu.server / p.seconds,
                 fmt(postgres / p.seconds, 2),
@@ -1275,5 +1338,49 @@ impl StormResult {
             let _ = writeln!(out, "| {} | {} | {verdict} |", t.target, t.measured);
         }
         let _ = writeln!(out, "\nStorm errors: {}", self.errors);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use firebreak::ingest::formats::{Envelope, Parsed};
+    use firebreak::ingest::{SourceKind, config, parse};
+
+    #[test]
+    fn the_alerting_file_is_one_declaring_route_with_the_default_grouping() {
+        let env = |name: &str| (name == SECRET_ENV).then(|| "0123456789abcdef-storm".to_owned());
+        let alerting = config::parse(&alerting_file(), &env).unwrap();
+        let source = alerting.source(SOURCE).unwrap();
+        assert_eq!(source.kind, SourceKind::Alertmanager);
+        let [route] = alerting.routing.routes.as_slice() else {
+            panic!("one route expected");
+        };
+        assert_eq!(route.name, ROUTE);
+        assert_eq!(route.group_by, ["source", "alertname", "service"]);
+    }
+
+    #[test]
+    fn a_batch_parses_as_alertmanager_and_spreads_over_the_groups() {
+        let payloads = Payloads::new();
+        let alerts: Vec<u64> = (190..240).collect();
+        let body = payloads.body(&alerts);
+        let Ok(Parsed::Alerts(events)) =
+            parse(SourceKind::Alertmanager, &body, Envelope::default())
+        else {
+            panic!("not an alertmanager batch");
+        };
+        assert_eq!(events.len(), BATCH);
+        let env = |_: &str| Some("0123456789abcdef-storm".to_owned());
+        let routing = config::parse(&alerting_file(), &env).unwrap().routing;
+        let groups: HashSet<String> = events
+            .iter()
+            .map(|e| routing.route(SOURCE, e).group_key)
+            .collect();
+        assert_eq!(groups.len(), BATCH);
+        assert!(groups.contains("source=storm,alertname=Storm0,service=svc0"));
+        let keys: HashSet<&str> = events.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys.len(), BATCH, "fingerprints are distinct");
+        assert_eq!(events[0].key, payloads.fingerprint(190));
     }
 }
