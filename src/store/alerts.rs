@@ -113,20 +113,18 @@ pub async fn group_incidents(
     let keys: Vec<&str> = groups.iter().map(|g| g.group_key.as_str()).collect();
     let since: Vec<Option<DateTime<Utc>>> = groups.iter().map(|g| g.since).collect();
     const SQL: &str = concat!(
-        "select g.route, g.group_key, found.id, found.number \
+        "select g.route, g.group_key, coalesce(t.id, i.id) as id, \
+         coalesce(t.number, i.number) as number \
          from unnest($2::text[], $3::text[], $4::timestamptz[]) as g(route, group_key, since) \
-         cross join lateral ( \
-           select coalesce(t.id, i.id) as id, coalesce(t.number, i.number) as number \
-           from alert a join incident i on i.id = a.incident_id \
-           left join incident t on t.id = i.merged_into and i.status = 'merged' \
-           where a.source = $1 and a.route = g.route and a.group_key = g.group_key \
-             and a.incident_id is not null \
-             and (g.since is null or a.last_seen >= g.since) \
-             and (i.status in ",
+         join alert_group ag on ag.source = $1 and ag.route = g.route \
+           and ag.group_key = g.group_key and (g.since is null or ag.last_seen >= g.since) \
+         join incident i on i.id = ag.incident_id \
+         left join incident t on t.id = i.merged_into and i.status = 'merged' \
+         where i.status in ",
         open_statuses!(),
         " or (i.status = 'merged' and t.status in ",
         open_statuses!(),
-        ")) order by a.last_seen desc limit 1) as found"
+        ")"
     );
     let rows: Vec<GroupRow> = sqlx::query_as(SQL)
         .bind(source)
@@ -224,6 +222,36 @@ pub async fn insert(
             .push_bind(now);
     });
     q.build().execute(conn).await?;
+    Ok(())
+}
+
+/// Records each group's incident and latest alert (`groups[i]` = route, key, incident).
+pub async fn keep_groups(
+    conn: &mut PgConnection,
+    source: &str,
+    groups: &[(String, String, Uuid)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let routes: Vec<&str> = groups.iter().map(|g| g.0.as_str()).collect();
+    let keys: Vec<&str> = groups.iter().map(|g| g.1.as_str()).collect();
+    let incidents: Vec<Uuid> = groups.iter().map(|g| g.2).collect();
+    sqlx::query(
+        "insert into alert_group (source, route, group_key, incident_id, last_seen) \
+         select $1, g.route, g.group_key, g.incident_id, $5 \
+         from unnest($2::text[], $3::text[], $4::uuid[]) as g(route, group_key, incident_id) \
+         on conflict (source, route, group_key) do update \
+         set incident_id = excluded.incident_id, last_seen = excluded.last_seen",
+    )
+    .bind(source)
+    .bind(routes)
+    .bind(keys)
+    .bind(incidents)
+    .bind(now)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

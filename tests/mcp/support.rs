@@ -184,7 +184,8 @@ impl TestDb {
                (select md5(coalesce(string_agg(t::text, ',' order by t.id), '')) from alert t), \
                (select md5(coalesce(string_agg(t::text, ',' order by t.seq), '')) from alert_decision t), \
                (select md5(coalesce(string_agg(t::text, ',' order by t.id), '')) from change t), \
-               (select md5(coalesce(string_agg(t::text, ',' order by t.incident_id, t.change_id), '')) from incident_change t))",
+               (select md5(coalesce(string_agg(t::text, ',' order by t.incident_id, t.change_id), '')) from incident_change t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.source, t.route, t.group_key), '')) from alert_group t))",
         )
         .fetch_one(&self.pool)
         .await

@@ -62,6 +62,9 @@ pub(super) struct Delivery<'a> {
     dry_run: bool,
     open: HashMap<String, OpenAlert>,
     groups: HashMap<(String, String), IncidentLink>,
+    /// The groups alerts fired in (new or repeated), with their incidents: kept for the next
+    /// delivery's lookup and group window.
+    fired_groups: BTreeMap<(String, String), Uuid>,
     new_alerts: Vec<NewAlert>,
     touches: BTreeMap<Uuid, i32>,
     resolves: Vec<(Uuid, DateTime<Utc>)>,
@@ -88,6 +91,7 @@ impl<'a> Delivery<'a> {
             dry_run,
             open: HashMap::new(),
             groups: HashMap::new(),
+            fired_groups: BTreeMap::new(),
             new_alerts: Vec::new(),
             touches: BTreeMap::new(),
             resolves: Vec::new(),
@@ -198,7 +202,19 @@ impl<'a> Delivery<'a> {
             open_alert: self.open.get(&event.key).copied(),
             group_incident: group.as_ref().and_then(|g| self.groups.get(g)).copied(),
         };
-        match decide(event, routed, known) {
+        let decision = decide(event, routed, known);
+        let fired_in = match &decision {
+            // A repeat keeps its group recent only if it is on the group's current incident.
+            Decision::Deduplicate(open) => {
+                open.incident.filter(|i| Some(*i) == known.group_incident)
+            }
+            Decision::Attach(incident) => Some(*incident),
+            _ => None,
+        };
+        if let (Some(group), Some(incident)) = (&group, fired_in) {
+            self.fired_groups.insert(group.clone(), incident.id);
+        }
+        match decision {
             Decision::Deduplicate(open) => {
                 *self.touches.entry(open.id).or_default() += 1;
                 let reason = deduplicated_reason(&open);
@@ -214,6 +230,7 @@ impl<'a> Delivery<'a> {
             Decision::Declare => {
                 let incident = self.declare(conn, event, routed).await?;
                 if let Some(group) = group {
+                    self.fired_groups.insert(group.clone(), incident.id);
                     self.groups.insert(group, incident);
                 }
                 let reason = if self.dry_run {

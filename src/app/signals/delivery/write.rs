@@ -22,6 +22,12 @@ impl Delivery<'_> {
     pub(super) async fn write(&mut self, conn: &mut PgConnection) -> Result<()> {
         let (now, name) = (self.now, self.source.name);
         store::alerts::insert(conn, name, &self.new_alerts, now).await?;
+        // Every group an alert of this delivery fired in: its incident and latest alert.
+        let groups: Vec<(String, String, Uuid)> = std::mem::take(&mut self.fired_groups)
+            .into_iter()
+            .map(|((route, key), incident)| (route, key, incident))
+            .collect();
+        store::alerts::keep_groups(conn, name, &groups, now).await?;
         let (ids, times): (Vec<Uuid>, Vec<i32>) =
             self.touches.iter().map(|(id, n)| (*id, *n)).unzip();
         store::alerts::touch(conn, &ids, &times, now).await?;
