@@ -85,7 +85,8 @@ async fn remove_run_leftovers(conn: &mut PgConnection, seed: &Seed) -> anyhow::R
     // is planned as empty (no 10-page floor), so each backend would cache a sequential scan
     // for the ledger's foreign-key check on `alert` until the next analyze; truncated, the
     // tables look as they do on a fresh install (size unknown).
-    tx.execute("truncate alert_decision, alert").await?;
+    tx.execute("truncate alert_decision, alert_group, alert")
+        .await?;
     tx.execute("alter table timeline_entry disable trigger user")
         .await?;
     sqlx::query(

@@ -203,7 +203,11 @@ impl<'a> Delivery<'a> {
             group_incident: group.as_ref().and_then(|g| self.groups.get(g)).copied(),
         };
         let decision = decide(event, routed, known);
+        // A group's row changes when it gets a new incident (a declaration); its last alert
+        // matters only to a route with a group window, so only those keep it current.
+        let windowed = routed.group_window.is_some();
         let fired_in = match &decision {
+            _ if !windowed => None,
             // A repeat keeps its group recent only if it is on the group's current incident.
             Decision::Deduplicate(open) => {
                 open.incident.filter(|i| Some(*i) == known.group_incident)

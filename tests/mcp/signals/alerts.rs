@@ -359,3 +359,46 @@ async fn generic_and_wazuh_shaped_alerts_route_by_their_labels() {
         "no severity: the default"
     );
 }
+
+#[tokio::test]
+async fn a_group_window_opens_a_new_incident_once_the_group_went_quiet() {
+    let db = TestDb::new().await;
+    let yaml = ALERTING.replace(
+        "  - name: default\n",
+        "  - name: windowed\n    match: {service: batch}\n    group_window: 1s\n  - name: default\n",
+    );
+    let signals = Signals::start_with(&db, &yaml).await;
+    let batch = &[
+        ("alertname", "JobFailed"),
+        ("service", "batch"),
+        ("severity", "critical"),
+    ];
+    let fire = |fp: &'static str| alertmanager(&[("firing", fp, batch)]);
+    let (_, first) = signals
+        .hook("alertmanager/am", "AM_SECRET", fire("w-1"))
+        .await;
+    assert_eq!(first["alerts"][0]["decision"], "declared");
+    let (_, soon) = signals
+        .hook("alertmanager/am", "AM_SECRET", fire("w-2"))
+        .await;
+    assert_eq!(
+        soon["alerts"][0]["decision"], "attached",
+        "within the window: {soon}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (_, later) = signals
+        .hook("alertmanager/am", "AM_SECRET", fire("w-3"))
+        .await;
+    assert_eq!(
+        later["alerts"][0]["decision"], "declared",
+        "after the window: {later}"
+    );
+    assert_eq!(later["alerts"][0]["incident"], "INC-2");
+    let (_, next) = signals
+        .hook("alertmanager/am", "AM_SECRET", fire("w-4"))
+        .await;
+    assert_eq!(
+        next["alerts"][0]["incident"], "INC-2",
+        "the group now belongs to INC-2"
+    );
+}
