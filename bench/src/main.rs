@@ -35,8 +35,8 @@ use crate::floor::{AppCaller, FloorCaller, MinimalBriefCaller, SqlCaller};
 use crate::lean::{LeanHttp, LeanStdio};
 use crate::measure::{Caller, Timing, phase};
 use crate::mix::Clients;
-use crate::report::{MemoryResult, Report, ToolResult, mib};
-use crate::servers::{HttpServer, McpCaller, memory};
+use crate::report::{MemoryResult, Report, ToolResult};
+use crate::servers::{HttpServer, McpCaller, memory, mib};
 use crate::storm::StormOptions;
 use crate::workload::{Tool, Workload, open_targets};
 

@@ -14,12 +14,9 @@ use crate::cpu::CpuProbe;
 use crate::floor::FloorCaller;
 use crate::lean::LeanHttp;
 use crate::measure::{Samples, Timing, mixed_client};
-use crate::report::{MixResult, mib};
-use crate::servers::{HttpServer, McpCaller, memory};
+use crate::report::MixResult;
+use crate::servers::{HttpServer, McpCaller, mib, sample_rss};
 use crate::workload::{Target, Workload, open_targets};
-
-/// How often the server's `VmRSS` is read during a concurrent run.
-const RSS_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Who makes the calls.
 pub(crate) enum Clients<'a> {
@@ -127,18 +124,4 @@ async fn spawn(
         tasks.push(task);
     }
     Ok(tasks)
-}
-
-/// The largest `VmRSS` of `pid` until `stop` (0 without a server).
-pub(crate) async fn sample_rss(pid: Option<u32>, stop: CancellationToken) -> u64 {
-    let mut max = 0;
-    loop {
-        if let Some(memory) = pid.and_then(|pid| memory(pid).ok()) {
-            max = max.max(memory.rss_kib);
-        }
-        tokio::select! {
-            () = stop.cancelled() => return max,
-            () = tokio::time::sleep(RSS_INTERVAL) => {}
-        }
-    }
 }

@@ -76,11 +76,6 @@ pub(crate) struct MemoryResult {
     pub(crate) http_max_sampled_rss_mib: f64,
 }
 
-/// KiB to MiB, one decimal.
-pub(crate) fn mib(kib: u64) -> f64 {
-    (kib as f64 / 1024.0 * 10.0).round() / 10.0
-}
-
 /// The floor a tool's ratios divide by, named, and its p50: the SQL floor where there is one
 /// (reads); a write's use case is its statements plus microseconds of domain code, so that is
 /// its floor.

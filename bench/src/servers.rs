@@ -14,6 +14,7 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
 use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
 
 use crate::measure::Caller;
 use crate::workload::{Observed, Op};
@@ -259,5 +260,27 @@ impl Caller for McpCaller<'_> {
             version: content["version"].as_i64(),
             status: content["status"].as_str().map(str::to_owned),
         })
+    }
+}
+
+/// How often the server's `VmRSS` is read during a concurrent run.
+const RSS_INTERVAL: Duration = Duration::from_millis(50);
+
+/// KiB to MiB, one decimal.
+pub(crate) fn mib(kib: u64) -> f64 {
+    (kib as f64 / 1024.0 * 10.0).round() / 10.0
+}
+
+/// The largest `VmRSS` of `pid` until `stop` (0 without a server).
+pub(crate) async fn sample_rss(pid: Option<u32>, stop: CancellationToken) -> u64 {
+    let mut max = 0;
+    loop {
+        if let Some(memory) = pid.and_then(|pid| memory(pid).ok()) {
+            max = max.max(memory.rss_kib);
+        }
+        tokio::select! {
+            () = stop.cancelled() => return max,
+            () = tokio::time::sleep(RSS_INTERVAL) => {}
+        }
     }
 }

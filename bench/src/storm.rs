@@ -37,9 +37,7 @@ use crate::cpu::{CpuProbe, CpuSeconds, process_seconds};
 use crate::database::BenchDatabase;
 use crate::lean::open;
 use crate::measure::{Samples, Stats};
-use crate::mix::sample_rss;
-use crate::report::mib;
-use crate::servers::{HttpServer, memory, token};
+use crate::servers::{HttpServer, memory, mib, sample_rss, token};
 use crate::workload::{Observed, Rng};
 
 /// The source (and the `{source}` of its URL).

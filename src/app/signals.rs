@@ -6,7 +6,7 @@ mod changes;
 mod delivery;
 mod status;
 
-pub use alerts::{AlertOutcome, AlertPage, AlertQuery};
+pub use alerts::{AlertPage, AlertQuery};
 pub(crate) use changes::score_suspects;
 pub use changes::{ChangeOutcome, ChangePage, ChangeQuery, LinkedChange, Suspect};
 
@@ -62,4 +62,22 @@ impl SignalSource<'_> {
             channel: Channel::Webhook,
         }
     }
+}
+
+/// What one alert of a delivery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertOutcome {
+    /// The alert's identity.
+    pub key: String,
+    /// `declared`, `attached`, `deduplicated`, `recorded`, `resolved`, `acknowledged` or
+    /// `ignored`.
+    pub decision: &'static str,
+    /// Why, as the ledger records it.
+    pub reason: String,
+    /// The incident it concerns.
+    pub incident: Option<i64>,
+    /// The route that matched.
+    pub route: Option<String>,
+    /// The group key.
+    pub group_key: String,
 }

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::app::signals::AlertOutcome;
 use crate::app::signals::SignalSource;
 use crate::app::signals::delivery::Delivery;
 use crate::app::{App, Result, commit, page};
@@ -12,24 +13,6 @@ use crate::domain::signals::{Alert, AlertEvent};
 use crate::domain::{IncidentRef, validation};
 use crate::store;
 use crate::store::alerts::{AlertFilter, TimePosition};
-
-/// What one alert of a delivery did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertOutcome {
-    /// The alert's identity.
-    pub key: String,
-    /// `declared`, `attached`, `deduplicated`, `recorded`, `resolved`, `acknowledged` or
-    /// `ignored`.
-    pub decision: &'static str,
-    /// Why, as the ledger records it.
-    pub reason: String,
-    /// The incident it concerns.
-    pub incident: Option<i64>,
-    /// The route that matched.
-    pub route: Option<String>,
-    /// The group key.
-    pub group_key: String,
-}
 
 /// Which alerts to list.
 #[derive(Debug, Clone, Default)]

@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::app::signals::SignalSource;
-use crate::app::signals::alerts::AlertOutcome;
+use crate::app::signals::{AlertOutcome, SignalSource};
 use crate::app::{Result, incidents};
 use crate::domain::signals::decision::{
     attached_reason, decide, declared_reason, deduplicated_reason, resolved_reason,
