@@ -99,6 +99,38 @@ macro_rules! insert_entries_from {
 }
 pub(super) use insert_entries_from;
 
+/// New entries as the column arrays the inserts unnest, each with a fresh id.
+struct Columns<'q> {
+    ids: Vec<Uuid>,
+    kinds: Vec<&'q str>,
+    bodies: Vec<&'q str>,
+    occurred: Vec<DateTime<Utc>>,
+    visibility: Vec<&'q str>,
+    data: Vec<Option<String>>,
+}
+
+impl<'q> Columns<'q> {
+    fn of(entries: impl Iterator<Item = &'q NewEntry>) -> Self {
+        let mut c = Columns {
+            ids: Vec::new(),
+            kinds: Vec::new(),
+            bodies: Vec::new(),
+            occurred: Vec::new(),
+            visibility: Vec::new(),
+            data: Vec::new(),
+        };
+        for e in entries {
+            c.ids.push(Uuid::now_v7());
+            c.kinds.push(e.kind.as_str());
+            c.bodies.push(e.body.as_str());
+            c.occurred.push(e.occurred_at);
+            c.visibility.push(e.visibility.as_str());
+            c.data.push(e.data.as_ref().and_then(encoded));
+        }
+        c
+    }
+}
+
 /// Binds parameters $1 to $10 of [`insert_entries_from`]: the entries, the acting `actor` and
 /// the time they are recorded at.
 pub(super) fn bind_entries<'q, O>(
@@ -107,22 +139,14 @@ pub(super) fn bind_entries<'q, O>(
     actor: &'q Actor,
     now: DateTime<Utc>,
 ) -> QueryAs<'q, Postgres, O, PgArguments> {
-    let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
-    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
-    let bodies: Vec<&str> = entries.iter().map(|e| e.body.as_str()).collect();
-    let occurred: Vec<DateTime<Utc>> = entries.iter().map(|e| e.occurred_at).collect();
-    let visibility: Vec<&str> = entries.iter().map(|e| e.visibility.as_str()).collect();
-    let data: Vec<Option<String>> = entries
-        .iter()
-        .map(|e| e.data.as_ref().and_then(encoded))
-        .collect();
+    let c = Columns::of(entries.iter());
     query
-        .bind(ids)
-        .bind(kinds)
-        .bind(bodies)
-        .bind(occurred)
-        .bind(visibility)
-        .bind(data)
+        .bind(c.ids)
+        .bind(c.kinds)
+        .bind(c.bodies)
+        .bind(c.occurred)
+        .bind(c.visibility)
+        .bind(c.data)
         .bind(now)
         .bind(&actor.principal)
         .bind(&actor.client)
@@ -162,16 +186,8 @@ pub async fn append_across(
     if entries.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
     let incidents: Vec<Uuid> = entries.iter().map(|(incident, _)| *incident).collect();
-    let kinds: Vec<&str> = entries.iter().map(|(_, e)| e.kind.as_str()).collect();
-    let bodies: Vec<&str> = entries.iter().map(|(_, e)| e.body.as_str()).collect();
-    let occurred: Vec<DateTime<Utc>> = entries.iter().map(|(_, e)| e.occurred_at).collect();
-    let visibility: Vec<&str> = entries.iter().map(|(_, e)| e.visibility.as_str()).collect();
-    let data: Vec<Option<String>> = entries
-        .iter()
-        .map(|(_, e)| e.data.as_ref().and_then(encoded))
-        .collect();
+    let c = Columns::of(entries.iter().map(|(_, e)| e));
     sqlx::query(
         "insert into timeline_entry (id, incident_id, kind, body, occurred_at, recorded_at, \
          visibility, actor_principal, actor_client, actor_channel, data) \
@@ -182,13 +198,13 @@ pub async fn append_across(
            as e(id, incident_id, kind, body, occurred_at, visibility, data, ord) \
          order by e.ord",
     )
-    .bind(ids)
+    .bind(c.ids)
     .bind(incidents)
-    .bind(kinds)
-    .bind(bodies)
-    .bind(occurred)
-    .bind(visibility)
-    .bind(data)
+    .bind(c.kinds)
+    .bind(c.bodies)
+    .bind(c.occurred)
+    .bind(c.visibility)
+    .bind(c.data)
     .bind(now)
     .bind(&actor.principal)
     .bind(&actor.client)

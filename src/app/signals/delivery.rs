@@ -47,7 +47,6 @@ fn group_queries(routed: &[Routed], now: DateTime<Utc>) -> Vec<GroupQuery> {
 /// A resolve waiting for its incident's final count.
 struct PendingResolve {
     line: usize,
-    alert: Uuid,
     incident: IncidentLink,
     entry: NewEntry,
 }
@@ -325,11 +324,10 @@ impl<'a> Delivery<'a> {
         incident: Option<IncidentLink>,
     ) -> Uuid {
         let id = Uuid::now_v7();
-        let resolved_now = false;
         self.new_alerts.push(NewAlert {
             id,
             key: event.key.clone(),
-            status: if resolved_now { "resolved" } else { "firing" },
+            status: "firing",
             title: event.title.clone(),
             severity: (routed.action != RouteAction::Record).then(|| routed.severity.level()),
             services: routed.services.clone(),
@@ -384,7 +382,6 @@ impl<'a> Delivery<'a> {
             let entry = self.entry(open.id, event, AlertTransition::Resolved, None);
             self.pending_resolves.push(PendingResolve {
                 line,
-                alert: open.id,
                 incident,
                 entry,
             });

@@ -80,7 +80,6 @@ impl Delivery<'_> {
                 .entry
                 .body
                 .push_str(&format!(" ({still} of {total} alerts still firing)"));
-            let _ = pending.alert;
         }
         for pending in std::mem::take(&mut self.pending_resolves) {
             self.entries
