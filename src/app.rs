@@ -9,11 +9,13 @@ mod incidents;
 mod lifecycle;
 mod listing;
 mod lookups;
+pub mod metrics;
 mod page;
 pub mod postmortems;
 mod roles;
 pub mod runbooks;
 pub mod signals;
+pub mod similar;
 mod timeline;
 pub mod write;
 
@@ -45,6 +47,10 @@ pub struct App {
     settings: Arc<Settings>,
     /// Fetches remote runbooks from `settings.runbook_hosts`; `None` if its client could not start.
     fetcher: Option<RunbookFetcher>,
+    /// The words' statistics for similar incidents, shared by clones.
+    stats: Arc<similar::StatsCache>,
+    /// The similar incidents briefs showed, shared by clones.
+    brief_similar: Arc<similar::BriefCache>,
 }
 
 /// What use cases need beyond the database, read once from the configuration.
@@ -92,6 +98,8 @@ impl App {
             pool,
             fetcher: runbooks::fetcher(&settings.runbook_hosts, FetchLimits::default()),
             settings: Arc::new(settings),
+            stats: Arc::default(),
+            brief_similar: Arc::default(),
         }
     }
 

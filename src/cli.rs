@@ -2,6 +2,7 @@
 //! migrate, serve over stdio or HTTP with graceful shutdown, and manage the embedded cluster.
 
 mod alerting;
+mod report;
 mod tool;
 
 use std::io::Write;
@@ -87,6 +88,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Serve(args) => serve(&cli.database, *args).await,
         Command::Tool(args) => tool::run(&cli.database, &args).await,
+        Command::Report(args) => report::run(&cli.database, &args).await,
         Command::Migrate => {
             connect(&cli.database).await?;
             tracing::info!("migrations applied");

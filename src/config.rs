@@ -48,6 +48,9 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Call one tool, as an MCP client would, and print its answer as JSON (for scripts).
     Tool(Box<ToolArgs>),
+    /// Print incident metrics for a period as markdown (what the `incident_metrics` tool
+    /// answers): counts, time to acknowledge, mitigate and resolve, the trend, follow-up owed.
+    Report(Box<ReportArgs>),
     /// Apply database migrations and exit (serve also applies them at start).
     Migrate,
     /// Manage runbooks (markdown files with front matter).
@@ -247,6 +250,33 @@ pub struct ToolArgs {
     /// Print every tool's name and one-line description, and exit.
     #[arg(long, conflicts_with_all = ["name", "arguments", "args_file"])]
     pub list: bool,
+    /// What every call needs.
+    #[command(flatten)]
+    pub calls: CallArgs,
+}
+
+/// Options of `firebreak report`; the values are checked as the `incident_metrics` tool checks
+/// its arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Declared at or after: RFC 3339 or relative (`-30d`) [default: 90 days before --to].
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// Declared before: RFC 3339 or relative [default: now].
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub to: Option<String>,
+    /// Only incidents affecting this service (a slug).
+    #[arg(long, value_name = "SLUG")]
+    pub service: Option<String>,
+    /// Only these severities (repeat or comma-separate: `--severity sev1,sev2`).
+    #[arg(long, value_delimiter = ',', value_name = "SEV")]
+    pub severity: Vec<String>,
+    /// A breakdown: one row per `week`, `month`, `service` or `severity`.
+    #[arg(long, value_name = "GROUPING")]
+    pub group_by: Option<String>,
+    /// Count incidents labelled `test` too.
+    #[arg(long)]
+    pub include_test: bool,
     /// What every call needs.
     #[command(flatten)]
     pub calls: CallArgs,

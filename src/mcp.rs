@@ -9,6 +9,7 @@ mod deadline;
 mod incident_tools;
 mod lifecycle_tools;
 mod markdown;
+mod metrics_tools;
 mod postmortem_tools;
 mod prompts;
 mod resources;
@@ -16,6 +17,7 @@ mod runbook_tools;
 mod schemas;
 pub mod script;
 mod signal_tools;
+mod similar_tools;
 mod stdio;
 mod timeline_tools;
 pub mod tool_error;
@@ -108,7 +110,9 @@ impl FirebreakServer {
             + Self::runbook_tools()
             + Self::postmortem_tools()
             + Self::action_item_tools()
-            + Self::signal_tools();
+            + Self::signal_tools()
+            + Self::metrics_tools()
+            + Self::similar_tools();
         for route in router.map.values_mut() {
             let mut input = (*route.attr.input_schema).clone();
             schemas::compact_input(&mut input);

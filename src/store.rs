@@ -10,10 +10,12 @@ pub mod cluster;
 pub mod idempotency;
 pub mod incident_list;
 pub mod incidents;
+pub mod metrics;
 pub mod postmortems;
 pub mod roles;
 pub mod runbook_cache;
 pub mod runbooks;
+pub mod similar;
 pub mod timeline;
 
 use std::time::Duration;

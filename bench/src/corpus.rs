@@ -65,6 +65,35 @@ pub(crate) const SYMPTOMS: [(&str, &str); 24] = [
     ("flapping", "flapping health checks"),
 ];
 
+/// Alert names per symptom, in [`SYMPTOMS`] order: two rules can fire for each symptom, and
+/// every incident of a symptom raised by an alert carries one of its two names.
+pub(crate) const ALERT_NAMES: [[&str; 2]; 24] = [
+    ["HighLatency", "SloLatencyBurn"],
+    ["Http5xxRateHigh", "ErrorBudgetBurn"],
+    ["UpstreamTimeouts", "GatewayTimeoutRate"],
+    ["DatabaseDeadlocks", "LockWaitHigh"],
+    ["CertificateExpired", "CertificateExpiringSoon"],
+    ["PodCrashLooping", "ContainerRestartsHigh"],
+    ["MemoryLeakSuspected", "OomKilled"],
+    ["ReplicationLagHigh", "ReplicaBehind"],
+    ["ConsumerLagHigh", "QueueBacklogGrowing"],
+    ["DnsResolutionFailures", "NxdomainRateHigh"],
+    ["PacketLossHigh", "CrossZoneLoss"],
+    ["DiskAlmostFull", "DiskFillingUp"],
+    ["CloudApiThrottled", "RateLimitExceeded"],
+    ["CacheStampede", "CacheHitRateLow"],
+    ["StaleReads", "ReplicaStaleness"],
+    ["DeployRolledBack", "DeploymentFailed"],
+    ["ConfigDrift", "TerraformDrift"],
+    ["TlsHandshakeFailures", "TlsErrorsHigh"],
+    ["ConnectionPoolSaturated", "PoolWaitHigh"],
+    ["IndexCorruption", "ChecksumFailures"],
+    ["ZoneOutage", "AvailabilityZoneDown"],
+    ["TrafficSpikeDegradation", "ThroughputDrop"],
+    ["FileDescriptorsExhausted", "TooManyOpenFiles"],
+    ["HealthCheckFlapping", "TargetsFlapping"],
+];
+
 /// Component and tool names; a summary mentions one of them about half the time, so each
 /// appears in roughly 0.5% of incidents: the selectivity of a typical search.
 pub(crate) const COMPONENTS: [&str; 100] = [

@@ -10,6 +10,8 @@
 //! - the *mix floor*: [`FloorCaller`], reads as SQL floor statements and writes as in-process
 //!   use cases, so 16 of them run the mix's statements in its proportions without MCP.
 
+use firebreak::app::metrics::{MetricsGrouping, MetricsRequest};
+use firebreak::app::similar::SimilarRequest;
 use firebreak::app::{App, ListRequest, ManualEntry, StatusFilter, StatusRequest, Write, Written};
 use firebreak::domain::{
     Actor, Channel, DeclareRequest, EntryKind, IncidentChanges, IncidentRef, Severity, Status,
@@ -87,6 +89,8 @@ impl AppCaller {
 pub(crate) enum UseCase {
     Get(IncidentRef),
     List(ListRequest),
+    Similar(SimilarRequest),
+    Metrics(MetricsRequest),
     AddEntry(IncidentRef, EntryKind, String),
     Update(IncidentRef, i64, IncidentChanges),
     ChangeStatus(IncidentRef, StatusRequest),
@@ -123,6 +127,28 @@ impl Caller for AppCaller {
             Op::ListText { text } => UseCase::List(ListRequest {
                 text: Some(text),
                 ..ListRequest::default()
+            }),
+            Op::Similar {
+                number,
+                text,
+                service,
+                alertname,
+            } => UseCase::Similar(match number {
+                Some(number) => SimilarRequest {
+                    incident: Some(format!("INC-{number}")),
+                    ..SimilarRequest::default()
+                },
+                None => SimilarRequest {
+                    text,
+                    services: vec![service.to_owned()],
+                    labels: [("alertname".to_owned(), alertname.to_owned())].into(),
+                    ..SimilarRequest::default()
+                },
+            }),
+            Op::Metrics { from, by_month } => UseCase::Metrics(MetricsRequest {
+                from,
+                group_by: by_month.then_some(MetricsGrouping::Month),
+                ..MetricsRequest::default()
             }),
             Op::AddEntry { number, kind, body } => UseCase::AddEntry(
                 IncidentRef::Number(number),
@@ -181,6 +207,8 @@ impl Caller for AppCaller {
         let written = match call {
             UseCase::Get(reference) => app.incident_brief(reference).await.map(|_| None),
             UseCase::List(request) => app.list_incidents(request).await.map(|_| None),
+            UseCase::Similar(request) => app.find_similar_incidents(request).await.map(|_| None),
+            UseCase::Metrics(request) => app.incident_metrics(request).await.map(|_| None),
             UseCase::AddEntry(reference, kind, body) => {
                 let entry = ManualEntry {
                     kind,

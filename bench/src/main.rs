@@ -5,12 +5,15 @@
 //! `serve` (stdio) and `serve --http`, drives both with a real rmcp client, measures every tool
 //! of the reference workload with one client and the HTTP read/write mix with 1–64 clients,
 //! then an alert storm (Alertmanager webhooks, batched and single, checked against the
-//! database afterwards), and writes the results as markdown and JSON. See `docs/benchmarks.md`.
+//! database afterwards), and writes the results as markdown and JSON. Before the phases it
+//! scores `find_similar_incidents` against the seed's ground truth (`history`). See
+//! `docs/benchmarks.md`.
 
 mod corpus;
 mod cpu;
 mod database;
 mod floor;
+mod history;
 mod lean;
 mod measure;
 mod mix;
@@ -75,6 +78,15 @@ struct Options {
     /// Skip the one-client phases and run only the concurrent mix (for profiling the server).
     #[arg(long)]
     mix_only: bool,
+    /// Run only what reads history: the similar-incidents evaluation, then `list_incidents`
+    /// (text, and filters to compare), `find_similar_incidents` and `incident_metrics` on
+    /// every path (no mix, no storm).
+    #[arg(long, conflicts_with_all = ["mix_only", "storm", "evaluation_only"])]
+    history_only: bool,
+    /// Run only the similar-incidents evaluation (precision and recall at 5, in-process; no
+    /// server is started).
+    #[arg(long, conflicts_with_all = ["mix_only", "storm"])]
+    evaluation_only: bool,
     /// Directory for bench.md, bench.json and the server logs.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -217,7 +229,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         Some(path) => path.clone(),
         None => std::env::current_exe()?.with_file_name("firebreak"),
     };
-    if !firebreak.is_file() {
+    if !firebreak.is_file() && !options.evaluation_only {
         bail!(
             "the firebreak binary {} does not exist: build it first (`cargo build --release`, \
              or `cargo build` for a debug run) or pass --firebreak PATH",
@@ -251,7 +263,28 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     let machine = database::machine(&db).await?;
     let pool = database::pool(&db.options, POOL_SIZE);
 
-    let mcp = if options.storm {
+    // First, on the data as seeded: the phases change open incidents and declare new ones.
+    let evaluation = if options.storm || options.mix_only {
+        None
+    } else {
+        say(&format!(
+            "evaluating find_similar_incidents on {incidents} incidents …"
+        ));
+        let app = App::from_pool(firebreak::store::connect(db.options.clone(), 2, None));
+        let evaluation = history::evaluate(&app, &pool, seed.incidents).await?;
+        say(&format!(
+            "  {} queries, {:.1} relevant each: by incident precision@5 {:.3} recall@5 {:.3}; \
+             by description precision@5 {:.3} recall@5 {:.3}",
+            evaluation.queries,
+            evaluation.relevant_mean,
+            evaluation.by_incident.precision_at_5,
+            evaluation.by_incident.recall_at_5,
+            evaluation.by_description.precision_at_5,
+            evaluation.by_description.recall_at_5
+        ));
+        Some(evaluation)
+    };
+    let mcp = if options.storm || options.evaluation_only {
         McpResults::default()
     } else {
         mcp_phases(
@@ -259,15 +292,21 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         )
         .await?
     };
-    let storm = storm::run(
-        &firebreak,
-        &db,
-        &options.database,
-        &pool,
-        &logs,
-        storm_options,
-    )
-    .await?;
+    let storm = if options.history_only || options.evaluation_only {
+        None
+    } else {
+        Some(
+            storm::run(
+                &firebreak,
+                &db,
+                &options.database,
+                &pool,
+                &logs,
+                storm_options,
+            )
+            .await?,
+        )
+    };
 
     let errors = mcp
         .tools
@@ -287,7 +326,8 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         .chain(mcp.concurrency.iter().map(|c| &c.stats))
         .map(|s| s.errors)
         .sum::<u64>()
-        + storm.errors;
+        + evaluation.as_ref().map_or(0, history::Evaluation::errors)
+        + storm.as_ref().map_or(0, |s| s.errors);
     let report = Report {
         command,
         revision: revision(),
@@ -311,6 +351,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         concurrency: mcp.concurrency,
         memory: mcp.memory,
         plans: mcp.plans,
+        evaluation,
         storm,
         errors,
     };
@@ -392,8 +433,31 @@ async fn mcp_phases(
         timing,
     };
     let mut tools = Vec::new();
-    let tools_to_measure: &[Tool] = if options.mix_only { &[] } else { &Tool::ALL };
+    // `--history-only` measures filtered lists too: they share the table and must stay fast.
+    let history_only = [
+        Tool::ListFiltered,
+        Tool::HISTORY[0],
+        Tool::HISTORY[1],
+        Tool::HISTORY[2],
+        Tool::HISTORY[3],
+    ];
+    let tools_to_measure: &[Tool] = if options.mix_only {
+        &[]
+    } else if options.history_only {
+        &history_only
+    } else {
+        &Tool::ALL
+    };
     for &tool in tools_to_measure {
+        // `--quick` proves these work on every path; half the time is enough for that.
+        phases.timing = if options.quick && Tool::HISTORY.contains(&tool) {
+            Timing {
+                warmup: timing.warmup / 2,
+                measure: timing.measure / 2,
+            }
+        } else {
+            timing
+        };
         let use_case_floor = phases.measure(&app, tool, "use-case floor").await?;
         let sql_floor = match tool {
             Tool::Get | Tool::ListFiltered | Tool::ListText => {
@@ -442,6 +506,11 @@ async fn mcp_phases(
     let floor_caller = FloorCaller {
         sql: sql.clone(),
         app: app.clone(),
+    };
+    let levels = if options.history_only {
+        &[][..]
+    } else {
+        levels
     };
     let mut runs: Vec<(Clients<'_>, usize)> = levels
         .iter()

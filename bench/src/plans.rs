@@ -103,6 +103,8 @@ pub(crate) async fn plans(pool: &PgPool) -> sqlx::Result<Vec<Plan>> {
     for (name, text) in [
         ("text, one word", "pgbouncer"),
         ("text, symptom and service", "latency checkout-api"),
+        ("text, common word", "latency"),
+        ("text, no match", "pgbouncer etcd"),
     ] {
         let parameters = format!("text = {text:?}, limit {LIST_LIMIT}");
         let op = Op::ListText {

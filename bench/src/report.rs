@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::cpu::CpuPerCall;
 use crate::database::Machine;
+use crate::history::Evaluation;
 use crate::measure::Stats;
 use crate::plans::{Plan, Selectivity};
 use crate::storm::StormResult;
@@ -30,9 +31,20 @@ pub(crate) struct Report {
     /// The MCP servers' memory (none with `--storm`).
     pub(crate) memory: Option<MemoryResult>,
     pub(crate) plans: Vec<Plan>,
-    pub(crate) storm: StormResult,
+    /// Similar incidents against the seed's ground truth (not with `--storm`).
+    pub(crate) evaluation: Option<Evaluation>,
+    /// The alert storm (not with `--history-only` or `--evaluation-only`).
+    pub(crate) storm: Option<StormResult>,
     pub(crate) errors: u64,
 }
+
+/// The lines of the per-tool table that read history, repeated in the History section.
+const HISTORY_TOOLS: [&str; 4] = [
+    "list_incidents (text)",
+    "find_similar_incidents",
+    "incident_metrics (90 days)",
+    "incident_metrics (5 years by month)",
+];
 
 /// One tool over every path.
 #[derive(Debug, Serialize)]
@@ -112,10 +124,16 @@ impl Report {
         let mut out = String::new();
         let m = &self.machine;
         let is_storm_only = self.tools.is_empty() && self.concurrency.is_empty();
-        if is_storm_only {
+        if is_storm_only && self.evaluation.is_none() {
             let _ = writeln!(
                 out,
                 "# firebreak-bench: alert storm ({} incidents seeded)\n",
+                self.incidents
+            );
+        } else if is_storm_only {
+            let _ = writeln!(
+                out,
+                "# firebreak-bench: similar incidents evaluation ({} incidents)\n",
                 self.incidents
             );
         } else {
@@ -159,6 +177,10 @@ impl Report {
         if !self.tools.is_empty() {
             self.tools_markdown(&mut out);
         }
+        if let Some(evaluation) = &self.evaluation {
+            evaluation.markdown(&mut out);
+        }
+        self.history_markdown(&mut out);
         if !self.concurrency.is_empty() {
             self.mix_markdown(&mut out);
         }
@@ -179,8 +201,9 @@ impl Report {
                 plan.name, plan.parameters, plan.plan
             );
         }
-        self.storm
-            .markdown(&mut out, &self.machine.synchronous_commit);
+        if let Some(storm) = &self.storm {
+            storm.markdown(&mut out, &self.machine.synchronous_commit);
+        }
         let _ = writeln!(out, "\nErrors: {}", self.errors);
         out
     }
@@ -236,6 +259,54 @@ impl Report {
                 t.stdio_rmcp_ratio,
                 t.http_rmcp_ratio,
                 t.floor
+            );
+        }
+    }
+
+    /// p50 / p99 of the tools that read history, on every path.
+    fn history_markdown(&self, out: &mut String) {
+        let tools: Vec<&ToolResult> = self
+            .tools
+            .iter()
+            .filter(|t| HISTORY_TOOLS.contains(&t.tool.as_str()))
+            .collect();
+        if tools.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "\n## History: latency\n\n\
+             One client, p50 / p99 in ms (the same phases as the per-tool table). Text search \
+             ranks the newest 200 matches; `find_similar_incidents` by incident (3 in 4) or by \
+             description with a service and an alert name; `incident_metrics` over the default \
+             90 days, and over five years grouped by month.\n\n\
+             | tool | use-case floor | SQL floor | stdio (lean) | HTTP (lean) | stdio (rmcp) | HTTP (rmcp) | errors |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        let cell = |s: &Stats| format!("{:.2} / {:.2}", s.p50_ms, s.p99_ms);
+        for t in tools {
+            let paths = [
+                &t.use_case_floor,
+                &t.stdio,
+                &t.http,
+                &t.stdio_rmcp,
+                &t.http_rmcp,
+            ];
+            let errors: u64 = paths
+                .iter()
+                .chain(&t.sql_floor.as_ref())
+                .map(|s| s.errors)
+                .sum();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {errors} |",
+                t.tool,
+                cell(&t.use_case_floor),
+                t.sql_floor.as_ref().map_or_else(|| "–".to_owned(), cell),
+                cell(&t.stdio),
+                cell(&t.http),
+                cell(&t.stdio_rmcp),
+                cell(&t.http_rmcp)
             );
         }
     }

@@ -9,10 +9,14 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
-use crate::corpus::{COMPONENTS, NOTES, PEOPLE, SERVICES, SYMPTOMS};
+use crate::corpus::{ALERT_NAMES, COMPONENTS, NOTES, PEOPLE, SERVICES, SYMPTOMS};
 
 /// Bump when the generated data changes, so older seeds are rebuilt.
-const SEED_VERSION: i32 = 2;
+const SEED_VERSION: i32 = 3;
+/// Share of incidents that belong to a family (a cause that recurs over the history).
+const FAMILY_SHARE: f64 = 0.10;
+/// Members per family, on average.
+const FAMILY_SIZE: i64 = 10;
 /// Incidents per statement.
 const BATCH: i64 = 50_000;
 /// The seeded history spans five years.
@@ -140,6 +144,15 @@ async fn seed(conn: &mut PgConnection, incidents: i64) -> anyhow::Result<Seed> {
     )
     .await?;
     let indexes = drop_secondary_indexes(&mut tx).await?;
+    // The evaluation's ground truth: what caused each incident (see `INSERT_INCIDENTS`).
+    tx.execute(
+        "drop table if exists bench_cause; \
+         create table bench_cause (number bigint not null, symptom text not null, \
+           component text, service text not null, alertname text, family int)",
+    )
+    .await?;
+    let families = ((incidents as f64 * FAMILY_SHARE) as i64 / FAMILY_SIZE).max(1);
+    let alert_names: Vec<&str> = ALERT_NAMES.iter().flatten().copied().collect();
     let open = (incidents / 10).min(300);
     let resolved = (incidents / 100).max(1);
     let spacing = HISTORY_SECONDS / incidents as f64;
@@ -158,6 +171,9 @@ async fn seed(conn: &mut PgConnection, incidents: i64) -> anyhow::Result<Seed> {
             .bind(SYMPTOMS.map(|(_, phrase)| phrase).to_vec())
             .bind(COMPONENTS.to_vec())
             .bind(PEOPLE.to_vec())
+            .bind(&alert_names)
+            .bind(families)
+            .bind(FAMILY_SHARE)
             .execute(&mut *tx)
             .await
             .context("seeding incidents")?;
@@ -184,6 +200,11 @@ async fn seed(conn: &mut PgConnection, incidents: i64) -> anyhow::Result<Seed> {
             .await
             .with_context(|| format!("rebuilding index {name}"))?;
     }
+    tx.execute(
+        "alter table bench_cause add primary key (number); \
+         create index bench_cause_cause on bench_cause (symptom, component, service)",
+    )
+    .await?;
     let (count, max_number, max_seq): (i64, i64, i64) = sqlx::query_as(
         "select (select count(*) from incident), (select coalesce(max(number), 0) from incident), \
                 (select coalesce(max(seq), 0) from timeline_entry)",
@@ -211,7 +232,7 @@ async fn seed(conn: &mut PgConnection, incidents: i64) -> anyhow::Result<Seed> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    conn.execute("vacuum (analyze) incident, timeline_entry, role_assignment")
+    conn.execute("vacuum (analyze) incident, timeline_entry, role_assignment, bench_cause")
         .await?;
     Ok(Seed {
         incidents,
@@ -251,6 +272,13 @@ async fn drop_secondary_indexes(conn: &mut PgConnection) -> anyhow::Result<Vec<(
 /// Incidents `$1..=$2` of `$3`: the newest `$4` are open, the `$5` before them resolved, the
 /// rest closed (3% declined). Severities lean to SEV3–SEV4; services lean to the first ones.
 /// Lifecycle timestamps follow the status, as the schema's checks require.
+///
+/// A share `$14` of the incidents belong to one of `$13` families: a cause that recurs over the
+/// whole history, so the family's symptom, component, service and alert name are drawn from
+/// the family's number instead of the incident's (and its component is always named). The
+/// others draw their own, and 90% of them carry an alert name (the rest were declared by
+/// hand). Titles are worded four ways, so members of a family are not string-identical. What
+/// caused each incident goes to `bench_cause`, the evaluation's ground truth.
 const INSERT_INCIDENTS: &str = r#"
 with r as (
     select g,
@@ -261,10 +289,25 @@ with r as (
         (hashint8extended(g, 5) & 2147483647) / 2147483648.0 as r_symptom,
         (hashint8extended(g, 6) & 2147483647) / 2147483648.0 as r_component,
         (hashint8extended(g, 7) & 2147483647) / 2147483648.0 as r_misc,
+        (hashint8extended(g, 10) & 2147483647) / 2147483648.0 as r_alert,
+        (hashint8extended(g, 12) & 2147483647) % 4 as wording,
+        case when (hashint8extended(g, 11) & 2147483647) / 2147483648.0 < $14
+             then 1 + (hashint8extended(g, 13) & 2147483647) % $13 end as family,
         now() - interval '1 hour' - make_interval(secs => ($3 - g) * $6::float8) as declared_at
     from generate_series($1::bigint, $2::bigint) g
+), c as (
+    -- A family's cause comes from its number, the others' from their own.
+    select r.*,
+        coalesce((hashint8extended(family, 3) & 2147483647) / 2147483648.0, r_service) as c_service,
+        coalesce((hashint8extended(family, 5) & 2147483647) / 2147483648.0, r_symptom) as c_symptom,
+        case when family is not null
+             then (hashint8extended(family, 6) & 2147483647) / 2147483648.0 * 0.5
+             else r_component end as c_component,
+        case when family is not null then (hashint8extended(family, 14) & 1)::int
+             when r_alert < 0.9 then (hashint8extended(g, 14) & 1)::int end as alert
+    from r
 ), f as (
-    select g, declared_at, r_misc,
+    select g, declared_at, r_misc, family, wording,
         case when r_sev < 0.02 then 1 when r_sev < 0.10 then 2 when r_sev < 0.45 then 3
              when r_sev < 0.85 then 4 else 5 end as severity,
         case when g > $3 - $4 then
@@ -273,15 +316,17 @@ with r as (
              when g > $3 - $4 - $5 then 'resolved'
              when r_status < 0.03 then 'declined'
              else 'closed' end as status,
-        ($7::text[])[1 + floor(power(r_service, 2) * 30)::int] as service,
+        ($7::text[])[1 + floor(power(c_service, 2) * 30)::int] as service,
         ($7::text[])[1 + floor(r_service2 * 30)::int] as service2,
-        1 + floor(r_symptom * 24)::int as symptom,
-        case when r_component < 0.5 then ($10::text[])[1 + floor(r_component * 200)::int] end
+        1 + floor(c_symptom * 24)::int as symptom,
+        case when c_component < 0.5 then ($10::text[])[1 + floor(c_component * 200)::int] end
             as component,
+        alert,
         ($11::text[])[1 + (g % 12)::int] as person
-    from r
+    from c
 ), t as (
     select f.*,
+        ($12::text[])[(symptom - 1) * 2 + 1 + alert] as alertname,
         case when status = 'triage' or status = 'declined' then null
              else declared_at + interval '4 minutes' end as acknowledged_at,
         case when status in ('identified', 'monitoring', 'resolved', 'closed')
@@ -292,6 +337,9 @@ with r as (
              then declared_at + interval '95 minutes' end as resolved_at,
         case when status = 'closed' then declared_at + interval '3 days' end as closed_at
     from f
+), cause as (
+    insert into bench_cause (number, symptom, component, service, alertname, family)
+    select g, ($8::text[])[symptom], component, service, alertname, family from t
 )
 insert into incident (id, title, summary, impact, resolution, severity, status, services,
     labels, version, created_by_principal, created_by_client, created_by_channel,
@@ -300,7 +348,12 @@ insert into incident (id, title, summary, impact, resolution, severity, status, 
 select
     (lpad(to_hex((extract(epoch from declared_at) * 1000)::bigint), 12, '0') || '7000'
         || '8' || lpad(to_hex(g), 15, '0'))::uuid,
-    initcap(($8::text[])[symptom]) || ' on ' || service || ': ' || ($9::text[])[symptom],
+    case wording
+        when 0 then initcap(($8::text[])[symptom]) || ' on ' || service || ': '
+                    || ($9::text[])[symptom]
+        when 1 then service || ': ' || ($9::text[])[symptom]
+        when 2 then initcap(($9::text[])[symptom]) || ' (' || service || ')'
+        else initcap(($8::text[])[symptom]) || ' again on ' || service end,
     format('Alert for %s: %s. %s %s took the page and is looking at recent changes.',
         service, ($9::text[])[symptom],
         case when component is null then 'No component suspected yet.'
@@ -314,7 +367,9 @@ select
     severity, status,
     case when r_misc < 0.2 and service2 <> service then array[service, service2]
          else array[service] end,
-    jsonb_build_object('region', (array['eu-west-1', 'us-east-1', 'ap-south-1'])[1 + (g % 3)::int]),
+    jsonb_build_object('region', (array['eu-west-1', 'us-east-1', 'ap-south-1'])[1 + (g % 3)::int])
+        || case when alertname is null then '{}'::jsonb
+                else jsonb_build_object('alertname', alertname) end,
     case status when 'triage' then 1 when 'declined' then 2 when 'investigating' then 2
          when 'identified' then 3 when 'monitoring' then 4 when 'resolved' then 5 else 6 end,
     person, 'firebreak-bench seed', case when g % 4 = 0 then 'http' else 'mcp' end,

@@ -3,10 +3,11 @@
 //! each writer owns its target incidents (one writer in single-client runs, a disjoint share per
 //! client in concurrent runs).
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::corpus::{COMPONENTS, NOTES, SERVICES, SYMPTOMS};
+use crate::corpus::{ALERT_NAMES, COMPONENTS, NOTES, SERVICES, SYMPTOMS};
 
 /// One line of the report: a tool, and for `list_incidents` which kind of query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +15,9 @@ pub(crate) enum Tool {
     Get,
     ListFiltered,
     ListText,
+    Similar,
+    Metrics90Days,
+    MetricsByMonth,
     AddEntry,
     Update,
     ChangeStatus,
@@ -22,14 +26,25 @@ pub(crate) enum Tool {
 
 impl Tool {
     /// Every tool, in the order they are measured (declare last: it adds open incidents).
-    pub(crate) const ALL: [Tool; 7] = [
+    pub(crate) const ALL: [Tool; 10] = [
         Tool::Get,
         Tool::ListFiltered,
         Tool::ListText,
+        Tool::Similar,
+        Tool::Metrics90Days,
+        Tool::MetricsByMonth,
         Tool::AddEntry,
         Tool::Update,
         Tool::ChangeStatus,
         Tool::Declare,
+    ];
+
+    /// The tools that read history, measured by `--history-only`.
+    pub(crate) const HISTORY: [Tool; 4] = [
+        Tool::ListText,
+        Tool::Similar,
+        Tool::Metrics90Days,
+        Tool::MetricsByMonth,
     ];
 
     /// The MCP tool name.
@@ -37,6 +52,8 @@ impl Tool {
         match self {
             Tool::Get => "get_incident",
             Tool::ListFiltered | Tool::ListText => "list_incidents",
+            Tool::Similar => "find_similar_incidents",
+            Tool::Metrics90Days | Tool::MetricsByMonth => "incident_metrics",
             Tool::AddEntry => "add_timeline_entry",
             Tool::Update => "update_incident",
             Tool::ChangeStatus => "change_status",
@@ -49,6 +66,9 @@ impl Tool {
         match self {
             Tool::ListFiltered => "list_incidents (filters)",
             Tool::ListText => "list_incidents (text)",
+            Tool::Similar => "find_similar_incidents",
+            Tool::Metrics90Days => "incident_metrics (90 days)",
+            Tool::MetricsByMonth => "incident_metrics (5 years by month)",
             other => other.tool_name(),
         }
     }
@@ -131,6 +151,18 @@ pub(crate) enum Op {
     },
     ListText {
         text: String,
+    },
+    /// Like an incident (`number`), or like a description with a service and an alert name.
+    Similar {
+        number: Option<i64>,
+        text: Option<String>,
+        service: &'static str,
+        alertname: &'static str,
+    },
+    /// Metrics from `from` (default: the last 90 days), grouped by month or not.
+    Metrics {
+        from: Option<DateTime<Utc>>,
+        by_month: bool,
     },
     AddEntry {
         number: i64,
@@ -240,6 +272,15 @@ impl Workload {
             Tool::ListText => Op::ListText {
                 text: self.text_query(),
             },
+            Tool::Similar => self.similar(),
+            Tool::Metrics90Days => Op::Metrics {
+                from: None,
+                by_month: false,
+            },
+            Tool::MetricsByMonth => Op::Metrics {
+                from: Some(Utc::now() - chrono::Duration::days(5 * 365 + 1)),
+                by_month: true,
+            },
             Tool::AddEntry => {
                 let number = self.target().1.number;
                 Op::AddEntry {
@@ -311,6 +352,30 @@ impl Workload {
         (index, &self.targets[index])
     }
 
+    /// Three in four like a seeded incident, one in four like a description an agent might
+    /// write: a symptom and a component, with the service and the alert's name.
+    fn similar(&mut self) -> Op {
+        let index = self.rng.below(SYMPTOMS.len() as u64) as usize;
+        let (symptom, phrase) = SYMPTOMS[index];
+        let service = self.rng.pick(&SERVICES);
+        let alertname = ALERT_NAMES[index][self.rng.below(2) as usize];
+        if self.rng.below(4) == 0 {
+            let component = self.rng.pick(&COMPONENTS);
+            return Op::Similar {
+                number: None,
+                text: Some(format!("{symptom}: {phrase}; {component} looks involved")),
+                service,
+                alertname,
+            };
+        }
+        Op::Similar {
+            number: Some(1 + self.rng.below(self.seeded as u64) as i64),
+            text: None,
+            service,
+            alertname,
+        }
+    }
+
     /// Half single component names (~0.5% of incidents each), half a symptom and a service.
     fn text_query(&mut self) -> String {
         if self.rng.below(2) == 0 {
@@ -329,6 +394,8 @@ impl Op {
             Op::Get { .. } => Tool::Get,
             Op::ListFiltered { .. } => Tool::ListFiltered,
             Op::ListText { .. } => Tool::ListText,
+            Op::Similar { .. } => Tool::Similar,
+            Op::Metrics { .. } => Tool::Metrics90Days,
             Op::AddEntry { .. } => Tool::AddEntry,
             Op::Update { .. } => Tool::Update,
             Op::ChangeStatus { .. } => Tool::ChangeStatus,
@@ -351,6 +418,26 @@ impl Op {
                 "service": service,
             }),
             Op::ListText { text } => json!({"text": text}),
+            Op::Similar {
+                number: Some(number),
+                ..
+            } => json!({"incident": format!("INC-{number}")}),
+            Op::Similar {
+                text,
+                service,
+                alertname,
+                ..
+            } => json!({"text": text, "services": [service], "labels": {"alertname": alertname}}),
+            Op::Metrics { from, by_month } => {
+                let mut arguments = json!({});
+                if let Some(from) = from {
+                    arguments["from"] = json!(from.to_rfc3339());
+                }
+                if *by_month {
+                    arguments["group_by"] = json!("month");
+                }
+                arguments
+            }
             Op::AddEntry { number, kind, body } => {
                 json!({"incident": format!("INC-{number}"), "kind": kind, "body": body})
             }

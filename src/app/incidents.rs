@@ -67,6 +67,8 @@ pub struct IncidentBrief {
     pub newest_alerts: Vec<crate::domain::signals::alert::AlertBrief>,
     /// The changes most likely to have caused it (at most three, score at least 0.3).
     pub suspects: Vec<crate::app::signals::Suspect>,
+    /// The past incidents most like it (at most two, score at least 0.5; open incidents only).
+    pub similar: Vec<crate::app::similar::SimilarIncident>,
     /// The server time the durations were measured at.
     pub now: DateTime<Utc>,
 }
@@ -126,7 +128,18 @@ impl App {
             score_suspects(&record.incident, &record.dependencies, candidates, &window);
         suspects.retain(|s| s.scored.score >= BRIEF_SUSPECT_SCORE);
         suspects.truncate(BRIEF_SUSPECTS);
+        drop(conn);
+        // While it is worked: "what fixed it last time" helps the response, and a closed
+        // incident's brief should not pay for a search nobody needs from it.
+        let similar = match record.incident.status.is_open() {
+            true => {
+                self.similar_for_brief(record.incident.id, record.incident.version)
+                    .await
+            }
+            false => Vec::new(),
+        };
         Ok(IncidentBrief {
+            similar,
             alert_counts: record.alert_counts,
             newest_alerts: record.newest_alerts,
             suspects,

@@ -45,7 +45,8 @@ pub struct ListRequest {
 /// A page of incidents.
 #[derive(Debug, Clone)]
 pub struct IncidentPage {
-    /// The incidents, newest first (best match first with `text`).
+    /// The incidents, newest first; with `text`, best match first among the newest
+    /// [`TEXT_WINDOW`](store::incident_list::TEXT_WINDOW) matches, then the next older ones.
     pub incidents: Vec<IncidentSummary>,
     /// Pass back as `cursor` for the next page; `None` at the end.
     pub next_cursor: Option<String>,
@@ -54,7 +55,9 @@ pub struct IncidentPage {
 }
 
 impl App {
-    /// Lists incidents matching the filters, newest first (best match first with `text`).
+    /// Lists incidents matching the filters, newest first. With `text`, the newest
+    /// [`TEXT_WINDOW`](store::incident_list::TEXT_WINDOW) matches are ranked, best match first;
+    /// the cursor at the end of that window starts the next one, with older matches.
     #[tracing::instrument(skip_all)]
     pub async fn list_incidents(&self, request: ListRequest) -> Result<IncidentPage> {
         let limit = validation::limit("limit", request.limit, LIST_PAGE_DEFAULT, LIST_PAGE_MAX)?;
@@ -66,13 +69,31 @@ impl App {
         let mut conn = self.autocommit().await?;
         let rows =
             store::incident_list::list(&mut conn, &filter, after, page::fetch_limit(limit)).await?;
-        let page = page::cut(rows, limit, |last| match last.rank {
-            Some(rank) => ListPosition::BelowRank(rank, last.incident.number),
+        // A text search's window may end before the page does; when older matches exist, the
+        // cursor then starts the next (older) window.
+        let older = rows
+            .first()
+            .and_then(|row| row.matched)
+            .and_then(|m| m.older);
+        let page = page::cut(rows, limit, |last| match last.matched {
+            Some(matched) => ListPosition::InWindow {
+                anchor: matched.anchor,
+                below: Some((matched.rank, last.incident.number)),
+            },
             None => ListPosition::BeforeNumber(last.incident.number),
+        });
+        let next_cursor = page.next_cursor.or_else(|| {
+            older.map(|anchor| {
+                ListPosition::InWindow {
+                    anchor,
+                    below: None,
+                }
+                .to_string()
+            })
         });
         Ok(IncidentPage {
             incidents: page.rows.into_iter().map(|row| row.incident).collect(),
-            next_cursor: page.next_cursor,
+            next_cursor,
             now: Utc::now(),
         })
     }

@@ -13,11 +13,13 @@ use crate::mcp::incident_tools::{
     DeclareParams, GetIncidentParams, ListIncidentsParams, UpdateIncidentParams,
 };
 use crate::mcp::lifecycle_tools::{AssignRoleParams, ChangeStatusParams, ResolveParams};
+use crate::mcp::metrics_tools::IncidentMetricsParams;
 use crate::mcp::postmortem_tools::{
     DraftPostmortemParams, GetPostmortemParams, UpdatePostmortemParams,
 };
 use crate::mcp::runbook_tools::{FindRunbooksParams, GetRunbookParams, RecordRunbookStepParams};
 use crate::mcp::signal_tools::{LinkChangeParams, ListAlertsParams, ListChangesParams};
+use crate::mcp::similar_tools::FindSimilarParams;
 use crate::mcp::timeline_tools::{AddEntryParams, GetTimelineParams};
 use crate::mcp::tool_error::error_result;
 
@@ -78,6 +80,8 @@ fn locate(tool: &str, arguments: &JsonObject) -> Option<(Option<String>, String)
         "list_alerts" => path_error::<ListAlertsParams>(arguments),
         "list_changes" => path_error::<ListChangesParams>(arguments),
         "link_change" => path_error::<LinkChangeParams>(arguments),
+        "incident_metrics" => path_error::<IncidentMetricsParams>(arguments),
+        "find_similar_incidents" => path_error::<FindSimilarParams>(arguments),
         _ => None,
     }
 }

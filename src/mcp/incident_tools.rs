@@ -150,8 +150,8 @@ impl FirebreakServer {
         Ok(Json(BriefView::from(&brief)))
     }
 
-    /// Incidents as compact rows, newest first (best match first with `text`), filtered;
-    /// pages with `next_cursor`.
+    /// Incidents as compact rows, newest first, filtered; with `text`, the 200 newest matches
+    /// best first, then the next 200 older; pages with `next_cursor`.
     #[tool(annotations(
         title = "List incidents",
         read_only_hint = true,

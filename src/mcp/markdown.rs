@@ -2,8 +2,10 @@
 //! brief (facts plus recent timeline), its timeline, and the public view a status-page update
 //! may draw on. Presentation only: takes what `app` returns, gives text back.
 
+mod metrics;
 mod signals;
 
+pub(crate) use metrics::metrics_report;
 pub(crate) use signals::alerts;
 
 use std::fmt::{self, Display, Formatter};

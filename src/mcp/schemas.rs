@@ -6,9 +6,10 @@
 //!   it: the `$schema` URI, `additionalProperties: false` (unknown fields are refused with the
 //!   allowed names anyway), `null` as an alternative type of optional fields (an optional field
 //!   may be left out, and null is accepted), and integer formats.
-//! - Output schemas keep their types and shapes but lose their prose (clients validate structured
-//!   content against them; models do not read them), string formats, and `required` lists
-//!   (answers leave out what is empty, so presence is the exception worth no bytes).
+//! - Output schemas keep the answer's fields and their types, one level deep (nested objects are
+//!   `object`), and lose their prose (clients validate structured content against them; models
+//!   do not read them), string formats, and `required` lists (answers leave out what is empty,
+//!   so presence is the exception worth no bytes).
 
 use rmcp::model::ToolAnnotations;
 use serde_json::{Map, Value};
@@ -41,44 +42,28 @@ pub(crate) fn compact_input(schema: &mut Map<String, Value>) {
     walk(schema, &[]);
 }
 
-/// Compacts an output schema in place; shared shapes keep one definition each, named without
-/// the Rust type's `View` suffix.
+/// Compacts an output schema in place, one level deep: the answer's fields with their types,
+/// and `object` for what is nested (its definitions would double the bytes of `tools/list`
+/// again; the structured content itself shows the nested fields).
 pub(crate) fn compact_output(schema: &mut Map<String, Value>) {
     schema.remove("$schema");
     walk(schema, &OUTPUT_ONLY);
-    if let Some(Value::Object(defs)) = schema.remove("$defs") {
-        let renamed: Map<String, Value> = defs
-            .into_iter()
-            .map(|(name, mut def)| {
-                if let Value::Object(def) = &mut def {
-                    rename_refs(def);
-                }
-                (short_name(&name).to_owned(), def)
-            })
-            .collect();
-        rename_refs(schema);
-        schema.insert("$defs".into(), Value::Object(renamed));
+    schema.remove("$defs");
+    flatten_refs(schema);
+}
+
+/// Replaces every reference to a definition with a plain `object`.
+fn flatten_refs(schema: &mut Map<String, Value>) {
+    if schema.remove("$ref").is_some() {
+        schema.insert("type".into(), Value::String("object".into()));
     }
-}
-
-fn short_name(name: &str) -> &str {
-    name.strip_suffix("View").unwrap_or(name)
-}
-
-/// Points every `$ref` at the shortened definition names.
-fn rename_refs(schema: &mut Map<String, Value>) {
-    for (key, value) in schema.iter_mut() {
+    for value in schema.values_mut() {
         match value {
-            Value::String(target) if key == "$ref" => {
-                if let Some(name) = target.strip_prefix("#/$defs/") {
-                    *target = format!("#/$defs/{}", short_name(name));
-                }
-            }
-            Value::Object(sub) => rename_refs(sub),
+            Value::Object(sub) => flatten_refs(sub),
             Value::Array(items) => {
                 for item in items {
                     if let Value::Object(sub) = item {
-                        rename_refs(sub);
+                        flatten_refs(sub);
                     }
                 }
             }
@@ -166,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn outputs_keep_types_and_lose_prose() {
+    fn outputs_keep_their_fields_one_level_deep_and_lose_prose() {
         let mut schema = object(json!({
             "type": "object", "description": "An answer.", "required": ["title"],
             "properties": {
@@ -185,10 +170,7 @@ mod tests {
             json!({
                 "type": "object",
                 "properties": {"title": {"type": "string"}, "at": {"type": "string"}},
-                "$defs": {"Row": {"type": "object", "properties": {
-                    "description": {"type": "string"}, "actor": {"$ref": "#/$defs/Actor"}}},
-                    "Actor": {"type": "object"}},
-                "items": {"$ref": "#/$defs/Row"}
+                "items": {"type": "object"}
             })
         );
     }

@@ -9,9 +9,11 @@ use crate::domain::Actor;
 
 mod action_item;
 mod incident;
+mod metrics;
 mod postmortem;
 mod runbook;
 pub(crate) mod signal;
+mod similar;
 mod timeline;
 
 pub use action_item::{ActionItemListView, ActionItemRowView, ActionItemView};
@@ -19,9 +21,14 @@ pub use incident::{
     BriefView, DeclaredView, DurationView, IncidentListView, IncidentRowView, IncidentView,
     RoleView, RolesView, RunbookStepTakenView,
 };
+pub use metrics::{
+    AlertNoiseView, BreakdownView, FiguresView, GroupView, MeasureView, MetricsView, NO_SERVICE,
+    OverdueItemView, OverdueView, OwedView, ServiceCountView,
+};
 pub use postmortem::{DraftedView, PostmortemView, SectionView, UpdatedView};
 pub(crate) use runbook::{FoundRunbooksView, RunbookView, StepRecordedView};
 pub use signal::{AlertListView, AlertRowView, ChangeListView, ChangeView, LinkedChangeView};
+pub use similar::{PastPostmortemView, SimilarListView, SimilarView};
 pub use timeline::{EntryAddedView, EntryView, TimelineView};
 
 /// Who made a change.

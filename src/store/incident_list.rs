@@ -1,5 +1,5 @@
 //! SQL for listing incidents: filtered lists newest first, and full-text search best match
-//! first, both keyset-paged.
+//! first among the newest matches (module `text_search`), both keyset-paged.
 //!
 //! A filtered list is a union of small index ranges, one per (status, severity) pair the filter
 //! allows (over `incident_facet` when a service is named), each read newest first and cut at a
@@ -20,6 +20,15 @@ macro_rules! summary_columns {
         "id, number, title, severity, status, services, declared_at, updated_at, version"
     };
 }
+
+// After `summary_columns!`, which it uses.
+mod text_search;
+
+pub use text_search::TEXT_WINDOW;
+
+/// The text-match columns of a list without text.
+const NO_MATCH: &str =
+    ", null::real as rank, null::bigint as window_anchor, null::bigint as older_anchor";
 
 /// Filters for [`list`]; `None` means "any".
 #[derive(Debug, Clone, Default)]
@@ -43,16 +52,29 @@ pub struct ListFilter {
 pub enum ListPosition {
     /// Newest first: numbers below this one.
     BeforeNumber(i64),
-    /// Best text match first: below this (rank, number).
-    BelowRank(f32, i64),
+    /// Best text match first, among the newest [`TEXT_WINDOW`] matches numbered up to
+    /// `anchor`: below this (rank, number), or from the window's best match.
+    InWindow {
+        /// The newest number the window may hold.
+        anchor: i64,
+        /// The last (rank, number) already listed.
+        below: Option<(f32, i64)>,
+    },
 }
 
-/// As a cursor: `n<number>`, or `r<rank bits>_<number>`.
+/// As a cursor: `n<number>`, `r<anchor>`, or `r<anchor>_<rank bits>_<number>`.
 impl std::fmt::Display for ListPosition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ListPosition::BeforeNumber(number) => write!(f, "n{number}"),
-            ListPosition::BelowRank(rank, number) => write!(f, "r{}_{number}", rank.to_bits()),
+            ListPosition::InWindow {
+                anchor,
+                below: None,
+            } => write!(f, "r{anchor}"),
+            ListPosition::InWindow {
+                anchor,
+                below: Some((rank, number)),
+            } => write!(f, "r{anchor}_{}_{number}", rank.to_bits()),
         }
     }
 }
@@ -67,31 +89,44 @@ impl std::str::FromStr for ListPosition {
                 .map(ListPosition::BeforeNumber)
                 .map_err(|_| ());
         }
-        let (bits, number) = cursor
-            .strip_prefix('r')
-            .and_then(|rest| rest.split_once('_'))
-            .ok_or(())?;
-        let rank = f32::from_bits(bits.parse().map_err(|_| ())?);
-        Ok(ListPosition::BelowRank(
-            rank,
-            number.parse().map_err(|_| ())?,
-        ))
+        let mut parts = cursor.strip_prefix('r').ok_or(())?.split('_');
+        let anchor = parts.next().ok_or(())?.parse().map_err(|_| ())?;
+        let below = match (parts.next(), parts.next(), parts.next()) {
+            (None, None, None) => None,
+            (Some(bits), Some(number), None) => Some((
+                f32::from_bits(bits.parse().map_err(|_| ())?),
+                number.parse().map_err(|_| ())?,
+            )),
+            _ => return Err(()),
+        };
+        Ok(ListPosition::InWindow { anchor, below })
     }
 }
 
 impl ListPosition {
     /// True for a position in a text search's order (by rank).
     pub fn is_ranked(&self) -> bool {
-        matches!(self, ListPosition::BelowRank(..))
+        matches!(self, ListPosition::InWindow { .. })
     }
 }
 
-/// An incident in a listing, with its text rank when a text query was given.
+/// An incident in a listing, with where it stands in a text search when one was given.
 pub struct Listed {
     /// The incident.
     pub incident: IncidentSummary,
-    /// `ts_rank` of the match (text queries only).
-    pub rank: Option<f32>,
+    /// Its text match (text queries only).
+    pub matched: Option<TextMatch>,
+}
+
+/// Where a match stands in a text search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextMatch {
+    /// `ts_rank` of the match.
+    pub rank: f32,
+    /// The anchor of the window it was ranked in.
+    pub anchor: i64,
+    /// When the window is full and older matches exist: the anchor of the next window.
+    pub older: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -106,6 +141,8 @@ struct ListedRow {
     updated_at: DateTime<Utc>,
     version: i64,
     rank: Option<f32>,
+    window_anchor: Option<i64>,
+    older_anchor: Option<i64>,
 }
 
 impl TryFrom<ListedRow> for Listed {
@@ -124,13 +161,20 @@ impl TryFrom<ListedRow> for Listed {
                 updated_at: row.updated_at,
                 version: row.version,
             },
-            rank: row.rank,
+            matched: row
+                .rank
+                .zip(row.window_anchor)
+                .map(|(rank, anchor)| TextMatch {
+                    rank,
+                    anchor,
+                    older: row.older_anchor,
+                }),
         })
     }
 }
 
-/// Lists incidents matching `filter`: newest first, or best match first when `text` is given.
-/// Keyset-paged: rows after `after`, at most `limit`.
+/// Lists incidents matching `filter`: newest first, or with `text` best match first among the
+/// newest [`TEXT_WINDOW`] matches of a window. Keyset-paged: rows after `after`, at most `limit`.
 pub async fn list(
     conn: &mut PgConnection,
     filter: &ListFilter,
@@ -153,13 +197,15 @@ pub fn list_statement(
     limit: i64,
 ) -> QueryBuilder<Postgres> {
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(prefix);
-    sql.push("select ").push(summary_columns!());
     if let Some(text) = &filter.text {
-        push_text_search(&mut sql, text, filter, after, limit);
-    } else if filter.statuses.is_some() || filter.severities.is_some() || filter.service.is_some() {
+        text_search::push_text_search(&mut sql, text, filter, after, limit);
+        return sql;
+    }
+    sql.push("select ").push(summary_columns!()).push(NO_MATCH);
+    if filter.statuses.is_some() || filter.severities.is_some() || filter.service.is_some() {
         push_ranges(&mut sql, filter, after, limit);
     } else {
-        sql.push(", null::real as rank from incident where true");
+        sql.push(" from incident where true");
         push_declared(&mut sql, filter);
         push_before(&mut sql, after);
         sql.push(" order by number desc limit ").push_bind(limit);
@@ -180,7 +226,7 @@ fn push_ranges(
     } else {
         "incident"
     };
-    sql.push(", null::real as rank from incident join (select number from (");
+    sql.push(" from incident join (select number from (");
     let ranges = pairs.len().max(1);
     for index in 0..ranges {
         if index > 0 {
@@ -222,49 +268,6 @@ fn status_severity_pairs(filter: &ListFilter) -> Vec<(Status, Severity)> {
         .iter()
         .flat_map(|status| severities.iter().map(|severity| (*status, *severity)))
         .collect()
-}
-
-/// Best match first; every match is ranked.
-fn push_text_search(
-    sql: &mut QueryBuilder<Postgres>,
-    text: &str,
-    filter: &ListFilter,
-    after: Option<ListPosition>,
-    limit: i64,
-) {
-    sql.push(", ts_rank(search, websearch_to_tsquery('english', ");
-    sql.push_bind(text);
-    sql.push(")) as rank from incident where search @@ websearch_to_tsquery('english', ");
-    sql.push_bind(text);
-    sql.push(")");
-    if let Some(statuses) = &filter.statuses {
-        let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-        sql.push(" and status = any(").push_bind(names).push(")");
-    }
-    if let Some(severities) = &filter.severities {
-        let levels: Vec<i16> = severities.iter().map(|s| s.level()).collect();
-        sql.push(" and severity = any(").push_bind(levels).push(")");
-    }
-    if let Some(service) = &filter.service {
-        sql.push(" and services @> array[")
-            .push_bind(service.as_str())
-            .push("]::text[]");
-    }
-    push_declared(sql, filter);
-    match after {
-        Some(ListPosition::BelowRank(rank, number)) => {
-            sql.push(" and (ts_rank(search, websearch_to_tsquery('english', ");
-            sql.push_bind(text);
-            sql.push(")), number) < (").push_bind(rank);
-            sql.push("::real, ").push_bind(number).push(")");
-        }
-        Some(ListPosition::BeforeNumber(number)) => {
-            sql.push(" and number < ").push_bind(number);
-        }
-        None => {}
-    }
-    sql.push(" order by rank desc, number desc limit ")
-        .push_bind(limit);
 }
 
 fn push_declared(sql: &mut QueryBuilder<Postgres>, filter: &ListFilter) {

@@ -36,6 +36,15 @@ fn read_calls() -> Vec<(&'static str, Value)> {
         ),
         ("list_alerts", json!({"incident": "INC-1", "source": "am"})),
         ("list_changes", json!({"service": "checkout"})),
+        (
+            "find_similar_incidents",
+            json!({"text": "checkout", "services": ["checkout"], "labels": {"alertname": "x"}}),
+        ),
+        (
+            "incident_metrics",
+            json!({"from": "-30d", "to": "now", "service": "checkout", "severity": ["SEV1"],
+                "group_by": "week"}),
+        ),
     ]
 }
 

@@ -9,7 +9,7 @@ use crate::resources::complete;
 use crate::support::{Client, TestDb, call, ok};
 
 /// The text of a prompt, which is one user message.
-async fn prompt(client: &Client, name: &str, arguments: Value) -> String {
+pub(crate) async fn prompt(client: &Client, name: &str, arguments: Value) -> String {
     let Value::Object(arguments) = arguments else {
         panic!("arguments must be an object");
     };

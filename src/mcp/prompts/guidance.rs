@@ -74,7 +74,33 @@ fn signals_first(brief: &IncidentBrief, reference: &str) -> String {
         "First, look at the signals. {alerts} {changes} Ask \"what changed?\" with \
          `list_changes` (incident {reference}) for every change around the impact start; a score \
          is a suggestion to check, not a cause. Record the verdict with `link_change` \
-         (`suspected`, `confirmed` with the evidence, or `ruled_out`)."
+         (`suspected`, `confirmed` with the evidence, or `ruled_out`).\n\n{}",
+        history_first(brief, reference)
+    )
+}
+
+/// The second look: have we seen this before, and what fixed it?
+fn history_first(brief: &IncidentBrief, reference: &str) -> String {
+    let seen = match brief.similar.first() {
+        Some(best) => format!(
+            "It looks like INC-{} ({}, score {:.2}: {}); ",
+            best.number,
+            best.title,
+            best.score,
+            best.reasons
+                .iter()
+                .take(3)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        None => String::new(),
+    };
+    format!(
+        "Then look for what fixed it last time. {seen}`find_similar_incidents` (incident \
+         {reference}) lists the past incidents most like it over all history, each with how it \
+         was resolved, its postmortem's root causes and the runbooks followed. Record a likely \
+         match as a `hypothesis` citing it; a past fix is a lead to check, not a diagnosis."
     )
 }
 

@@ -231,6 +231,10 @@ pub struct BriefView {
     /// with `list_changes` and `incident`; record a verdict with `link_change`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suspected_changes: Vec<ChangeView>,
+    /// Past incidents much like this one, with what resolved them; more with
+    /// `find_similar_incidents`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub similar_incidents: Vec<String>,
     /// The server time the durations were measured at.
     pub now: DateTime<Utc>,
 }
@@ -309,6 +313,7 @@ impl From<&IncidentBrief> for BriefView {
                 .collect(),
             alerts: AlertsDigestView::new(&brief.alert_counts, &brief.newest_alerts),
             suspected_changes: brief.suspects.iter().map(ChangeView::from).collect(),
+            similar_incidents: brief.similar.iter().map(similar_line).collect(),
             now: brief.now,
         }
     }
@@ -392,4 +397,31 @@ impl From<&Roles> for RolesView {
             roles: roles.roles.iter().map(RoleView::from).collect(),
         }
     }
+}
+
+/// One similar incident in a line: reference, score, title, what resolved it and why it matched.
+fn similar_line(similar: &crate::app::similar::SimilarIncident) -> String {
+    let mut line = format!(
+        "INC-{} ({:.2}, {}): {}",
+        similar.number, similar.score, similar.status, similar.title
+    );
+    let history = similar.history.as_ref();
+    let resolved_by = history.and_then(|h| {
+        h.postmortem_resolution
+            .as_deref()
+            .or(h.resolution.as_deref())
+    });
+    if let Some(resolution) = resolved_by {
+        line.push_str(&format!(" | resolved: {resolution}"));
+    }
+    let why: Vec<String> = similar
+        .reasons
+        .iter()
+        .take(3)
+        .map(ToString::to_string)
+        .collect();
+    if !why.is_empty() {
+        line.push_str(&format!(" | why: {}", why.join("; ")));
+    }
+    line
 }

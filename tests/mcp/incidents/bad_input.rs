@@ -363,7 +363,7 @@ pub(crate) const TABLES: [(&str, Table); 4] = [
 
 /// Tools whose bad-input tests pass cases to `assert_refused` directly (runbooks, postmortems,
 /// action items), each refusing bad input with a tool error and leaving the database unchanged.
-const COVERED_ELSEWHERE: [&str; 12] = [
+const COVERED_ELSEWHERE: [&str; 14] = [
     "find_runbooks",
     "get_runbook",
     "record_runbook_step",
@@ -376,6 +376,8 @@ const COVERED_ELSEWHERE: [&str; 12] = [
     "list_alerts",
     "list_changes",
     "link_change",
+    "incident_metrics",
+    "find_similar_incidents",
 ];
 
 #[tokio::test]
