@@ -142,8 +142,11 @@ impl Probe {
 }
 
 fn is_number(term: &str) -> bool {
-    term.chars()
-        .all(|c| c.is_ascii_digit() || c == '.' || c == ',' || c == '%')
+    let digits = term.trim_start_matches(['-', '+']);
+    !digits.is_empty()
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',' || c == '%')
 }
 
 /// How text finds candidates.

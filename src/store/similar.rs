@@ -21,7 +21,7 @@ use crate::store::{Error, Result};
 /// Most full-text candidates ranked.
 pub const TEXT_CANDIDATES: i64 = 200;
 /// How far back (in incidents) the newest matches of common words are looked for.
-pub const NEWEST_REACH: i64 = 20_000;
+pub const NEWEST_REACH: i64 = 5_000;
 /// Most candidates raised by the same alert.
 pub const ALERT_CANDIDATES: i64 = 60;
 /// Most candidates per named service.

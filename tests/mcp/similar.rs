@@ -398,3 +398,64 @@ async fn respond_to_incident_sends_the_agent_to_what_fixed_it_last_time() {
     assert!(named, "the best past incident is named: {text}");
     assert!(text.contains("same alert CheckoutLatencyHigh"), "{text}");
 }
+
+/// 6,300 closed incidents: symptom by `g % 3`, component `comp<g % 50>` (in the summary), service
+/// `svc-<g % 7>`, and the symptom's alert name on each. The cause (latency, `comp7`, `svc-0`:
+/// g divisible by 3 and 7, and 7 modulo 50) recurs every 1,050 incidents: six of them.
+const GENERATED_HISTORY: &str = r#"
+insert into incident (id, title, summary, severity, status, services, labels, version,
+    created_by_principal, created_by_channel, detected_at, declared_at, acknowledged_at,
+    resolved_at, closed_at, updated_at)
+select gen_random_uuid(),
+    initcap(s.word) || ' on svc-' || (g % 7),
+    format('Alert for svc-%s: %s. Signs point at comp%s in the request path.', g % 7, s.word, g % 50),
+    3, 'closed', array['svc-' || (g % 7)], jsonb_build_object('alertname', initcap(s.word) || 'Alert'),
+    6, 'generator', 'cli', t, t, t + interval '4 minutes', t + interval '1 hour', t + interval '1 day',
+    t + interval '1 day'
+from generate_series(0, 6299) g,
+    lateral (select (array['latency', 'errors', 'timeouts'])[1 + g % 3] as word,
+                    now() - make_interval(hours => 6300 - g) as t) s
+"#;
+
+#[tokio::test]
+async fn a_large_history_is_searched_through_its_rarest_words() {
+    let db = TestDb::new().await;
+    sqlx::query(GENERATED_HISTORY)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // What autovacuum would do: the statistics that say which words are rare.
+    sqlx::query("analyze incident")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let client = db.client().await;
+    let open = declare(
+        &client,
+        json!({
+            "title": "Latency on svc-0",
+            "severity": "SEV2",
+            "services": ["svc-0"],
+            "labels": {"alertname": "LatencyAlert"},
+            "summary": "Alert for svc-0: latency. Signs point at comp7 in the request path.",
+        }),
+    )
+    .await;
+    let answer = ok(call(&client, "find_similar_incidents", json!({"incident": open})).await);
+    let similar = answer["similar"].as_array().unwrap();
+    assert_eq!(similar.len(), 5, "{answer:#}");
+    for hit in similar {
+        let number: i64 = hit["incident"].as_str().unwrap()[4..].parse().unwrap();
+        // Numbered from 1 in insertion order: incident n is g = n - 1.
+        let g = number - 1;
+        assert!(
+            g % 3 == 0 && g % 7 == 0 && g % 50 == 7,
+            "not the same cause: {hit:#}"
+        );
+        let why = hit["why"].to_string();
+        assert!(
+            why.contains("comp7") && why.contains("same alert LatencyAlert"),
+            "{why}"
+        );
+    }
+}
