@@ -17,7 +17,7 @@ pub const SMALL_HISTORY: f64 = 5_000.0;
 const COMMON: f64 = 0.2;
 /// A rarest word in more incidents than this is not rare enough to read all its matches: the
 /// newest matches are read instead.
-const KEY_MATCHES_MAX: f64 = 6_000.0;
+const KEY_MATCHES_MAX: f64 = 15_000.0;
 /// How many of the rarest words a text search finds candidates with.
 const COMPANIONS: usize = 2;
 /// Most words of a probe that are looked at.
@@ -158,7 +158,7 @@ pub enum TextSearch {
     AnyOf(Vec<String>),
     /// A large history: incidents with the rarest word and at least one of its companions (or
     /// the rarest word alone when it has none), best match first. The rarest word is in at most
-    /// 6,000 incidents, which bounds how many are read.
+    /// 15,000 incidents, which bounds how many are read.
     Keyed {
         /// The rarest word.
         key: String,

@@ -1,6 +1,6 @@
 //! SQL for incident metrics: tallies of the incidents declared in a period (index-only scans
-//! of the `incident_history` covering index), the services and alerts behind them, overdue
-//! action items and owed postmortems.
+//! of the `incident_metrics` covering index, migration 0012), the services and alerts behind
+//! them, overdue action items and owed postmortems.
 //!
 //! The durations leave PostgreSQL as arrays of whole seconds, one per tally, and their
 //! percentiles are taken in `domain::metrics`. On 1M incidents, `percentile_cont` inside the
@@ -35,31 +35,18 @@ pub async fn snapshot(conn: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
-/// The columns of one incident as the tallies read it: what it is counted by and, when it
-/// ended (`done`: resolved or closed), its three durations in whole seconds, never negative
-/// (and capped at `int`). The anchors are those of `domain::durations`.
-const ROW_COLUMNS: &str = "severity, status, is_test, \
-    detected_at is not null as has_detected_at, \
-    impact_started_at is not null as has_impact_start, \
-    case when done and acknowledged_at is not null then least(greatest(0, floor(date_part('epoch', \
-        acknowledged_at - coalesce(detected_at, declared_at)))), 2147483647)::int end as acknowledge, \
-    case when done and mitigated_at is not null then least(greatest(0, floor(date_part('epoch', \
-        mitigated_at - coalesce(impact_started_at, detected_at, declared_at)))), 2147483647)::int end as mitigate, \
-    case when done then least(greatest(0, floor(date_part('epoch', \
-        resolved_at - coalesce(impact_started_at, detected_at, declared_at)))), 2147483647)::int end as resolve";
-
-/// What the rows are read from: only columns of the `incident_history` index, so the scan
-/// never visits the table.
-const ROW_SOURCE: &str = " from (select severity, status, is_test, services, declared_at, \
-    detected_at, impact_started_at, acknowledged_at, mitigated_at, resolved_at, \
-    status in ('resolved', 'closed') as done from incident where ";
-
-/// A tally's key and aggregates over the rows.
+/// A tally's key and aggregates over the incidents: the stored durations of migration 0012
+/// (whole seconds, null unless the incident ended and has the end stamp) and the anchors they
+/// started from, all columns of the `incident_metrics` index, so the scan never visits the
+/// table and nothing is computed per row.
 const TALLY_COLUMNS: &str = "severity, status, is_test, has_detected_at, has_impact_start, \
     count(*) as incidents, \
-    coalesce(array_agg(acknowledge) filter (where acknowledge is not null), '{}') as acknowledge, \
-    coalesce(array_agg(mitigate) filter (where mitigate is not null), '{}') as mitigate, \
-    coalesce(array_agg(resolve) filter (where resolve is not null), '{}') as resolve";
+    coalesce(array_agg(metric_acknowledge_seconds) \
+        filter (where metric_acknowledge_seconds is not null), '{}') as acknowledge, \
+    coalesce(array_agg(metric_mitigate_seconds) \
+        filter (where metric_mitigate_seconds is not null), '{}') as mitigate, \
+    coalesce(array_agg(metric_resolve_seconds) \
+        filter (where metric_resolve_seconds is not null), '{}') as resolve";
 
 /// Grouping by the stored columns lets PostgreSQL estimate a few hundred groups from their
 /// statistics, so it hashes them; a computed class or bucket in the key made it guess one group
@@ -98,37 +85,9 @@ impl TallyRow {
     }
 }
 
-/// Where the rows' declaration times lie.
-#[derive(Clone, Copy)]
-enum Window<'a> {
-    /// In the lateral period `r` (`r.lo`, `r.hi`).
-    Lateral,
-    /// In this period.
-    Period(&'a Period),
-}
-
-/// Pushes the rows (`select … offset 0`) of the incidents declared in `window` within
-/// `scope`, with their services when `with_services`. The `offset 0` fences make PostgreSQL
-/// compute each expression once per row instead of once per aggregate that reads it.
-fn push_rows(
-    sql: &mut QueryBuilder<Postgres>,
-    window: Window<'_>,
-    scope: &Scope<'_>,
-    with_services: bool,
-) {
-    sql.push("select ");
-    if with_services {
-        sql.push("services, ");
-    }
-    sql.push(ROW_COLUMNS).push(ROW_SOURCE);
-    match window {
-        Window::Lateral => sql.push("declared_at >= r.lo and declared_at < r.hi"),
-        Window::Period(period) => sql
-            .push("declared_at >= ")
-            .push_bind(period.from)
-            .push(" and declared_at < ")
-            .push_bind(period.to),
-    };
+/// Pushes `and …` conditions on `scope`'s service and severities (not on `test` incidents,
+/// which the tallies count as left out).
+fn push_tally_scope(sql: &mut QueryBuilder<Postgres>, scope: &Scope<'_>) {
     if let Some(service) = scope.service {
         sql.push(" and services @> array[")
             .push_bind(service.to_owned())
@@ -138,7 +97,6 @@ fn push_rows(
         let levels: Vec<i16> = scope.severities.iter().map(|s| s.level()).collect();
         sql.push(" and severity = any(").push_bind(levels).push(")");
     }
-    sql.push(" offset 0) c offset 0");
 }
 
 /// Tallies of the incidents declared in each of `periods`, each saying which period by
@@ -156,9 +114,9 @@ pub async fn tallies(
         .push_bind(tos)
         .push("::timestamptz[]) with ordinality as r(lo, hi, ord) cross join lateral (select ")
         .push(TALLY_COLUMNS)
-        .push(" from (");
-    push_rows(&mut sql, Window::Lateral, scope, false);
-    sql.push(") w").push(TALLY_GROUPS).push(") t");
+        .push(" from incident where declared_at >= r.lo and declared_at < r.hi");
+    push_tally_scope(&mut sql, scope);
+    sql.push(TALLY_GROUPS).push(") t");
     let rows: Vec<TallyRow> = sql.build_query_as().fetch_all(conn).await?;
     rows.into_iter()
         .map(|row| row.tally(scope.include_test))
@@ -180,14 +138,15 @@ pub async fn service_tallies(
     scope: &Scope<'_>,
 ) -> Result<Vec<(Option<String>, Tally)>> {
     let mut sql = QueryBuilder::new("select s.service, 0::bigint as bucket, ");
-    sql.push(TALLY_COLUMNS).push(" from (");
-    push_rows(&mut sql, Window::Period(period), scope, true);
-    sql.push(
-        ") w left join lateral (select distinct unnest(w.services) as service) s on true \
-         where w.status in ('resolved', 'closed')",
-    )
-    .push(TALLY_GROUPS)
-    .push(", s.service");
+    sql.push(TALLY_COLUMNS).push(
+        " from incident w left join lateral (select distinct unnest(w.services) as service) s \
+         on true where w.status in ('resolved', 'closed') and w.declared_at >= ",
+    );
+    sql.push_bind(period.from)
+        .push(" and w.declared_at < ")
+        .push_bind(period.to);
+    push_tally_scope(&mut sql, scope);
+    sql.push(TALLY_GROUPS).push(", s.service");
     let rows: Vec<ServiceTallyRow> = sql.build_query_as().fetch_all(conn).await?;
     rows.into_iter()
         .map(|row| Ok((row.service, row.tally.tally(scope.include_test)?)))
