@@ -8,7 +8,9 @@
 //! - the *minimal brief* for `get_incident`: the least a brief needs, the incident row and its
 //!   20 newest timeline entries in one statement, to show what the brief's other parts cost;
 //! - the *mix floor*: [`FloorCaller`], reads as SQL floor statements and writes as in-process
-//!   use cases, so 16 of them run the mix's statements in its proportions without MCP.
+//!   use cases, so 16 of them run the mix's statements in its proportions without MCP;
+//! - for text search, the statement from before migration 0011 ([`RankEveryMatchCaller`]),
+//!   which ranked every match.
 
 use firebreak::app::metrics::{MetricsGrouping, MetricsRequest};
 use firebreak::app::similar::SimilarRequest;
@@ -264,6 +266,37 @@ impl Caller for MinimalBriefCaller {
         };
         sqlx::query(MINIMAL_BRIEF)
             .bind(number)
+            .fetch_all(&self.0)
+            .await
+            .map(|_| Observed::default())
+            .map_err(|err| format!("sql: {err}"))
+    }
+}
+
+/// Text search as it was before migration 0011: every match ranked, then the best 21. Kept to
+/// show what ranking only the newest matches saves, on the same data in the same run.
+const RANK_EVERY_MATCH: &str = "select id, number, title, severity, status, services, \
+    declared_at, updated_at, version, ts_rank(search, websearch_to_tsquery('english', $1)) as rank \
+    from incident where search @@ websearch_to_tsquery('english', $1) \
+    order by rank desc, number desc limit $2";
+
+/// Sends [`RANK_EVERY_MATCH`] for `list_incidents` with text.
+pub(crate) struct RankEveryMatchCaller(pub(crate) PgPool);
+
+impl Caller for RankEveryMatchCaller {
+    type Prepared = Op;
+
+    fn prepare(&self, op: &Op) -> Op {
+        op.clone()
+    }
+
+    async fn call(&self, op: Op) -> Result<Observed, String> {
+        let Op::ListText { text } = op else {
+            return Err(format!("no text search in {}", op.tool_name()));
+        };
+        sqlx::query(RANK_EVERY_MATCH)
+            .bind(text)
+            .bind(LIST_LIMIT)
             .fetch_all(&self.0)
             .await
             .map(|_| Observed::default())

@@ -34,7 +34,7 @@ use clap::Parser;
 use firebreak::app::App;
 use sqlx::{Connection, PgConnection};
 
-use crate::floor::{AppCaller, FloorCaller, MinimalBriefCaller, SqlCaller};
+use crate::floor::{AppCaller, FloorCaller, MinimalBriefCaller, RankEveryMatchCaller, SqlCaller};
 use crate::lean::{LeanHttp, LeanStdio};
 use crate::measure::{Caller, Timing, phase};
 use crate::mix::Clients;
@@ -322,6 +322,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
             .into_iter()
             .chain(&t.sql_floor)
             .chain(&t.minimal_brief)
+            .chain(&t.every_match)
         })
         .chain(mcp.concurrency.iter().map(|c| &c.stats))
         .map(|s| s.errors)
@@ -424,6 +425,7 @@ async fn mcp_phases(
     )));
     let sql = SqlCaller(pool.clone());
     let minimal_brief = MinimalBriefCaller(pool.clone());
+    let rank_every_match = RankEveryMatchCaller(pool.clone());
     let tag = format!("{:x}", chrono::Utc::now().timestamp());
 
     let mut phases = Phases {
@@ -473,6 +475,14 @@ async fn mcp_phases(
             ),
             _ => None,
         };
+        let every_match = match tool {
+            Tool::ListText => Some(
+                phases
+                    .measure(&rank_every_match, tool, "every match")
+                    .await?,
+            ),
+            _ => None,
+        };
         let stdio_stats = phases.measure(&lean_stdio, tool, "stdio (lean)").await?;
         let http_stats = phases.measure(&lean_http, tool, "HTTP (lean)").await?;
         let stdio_rmcp = phases
@@ -493,6 +503,7 @@ async fn mcp_phases(
             use_case_floor,
             sql_floor,
             minimal_brief: minimal,
+            every_match,
             stdio: stdio_stats,
             http: http_stats,
             stdio_rmcp,

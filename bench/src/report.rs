@@ -56,6 +56,9 @@ pub(crate) struct ToolResult {
     pub(crate) sql_floor: Option<Stats>,
     /// `get_incident` only: the incident row and its 20 newest entries in one statement.
     pub(crate) minimal_brief: Option<Stats>,
+    /// `list_incidents` with text only: the statement before migration 0011, which ranked
+    /// every match.
+    pub(crate) every_match: Option<Stats>,
     /// The lean client (raw JSON-RPC): what the server costs.
     pub(crate) stdio: Stats,
     pub(crate) http: Stats,
@@ -229,6 +232,15 @@ impl Report {
             if let Some(minimal) = &t.minimal_brief {
                 row(out, &t.tool, "minimal brief", minimal, floor);
             }
+            if let Some(every) = &t.every_match {
+                row(
+                    out,
+                    &t.tool,
+                    "SQL, every match ranked (before)",
+                    every,
+                    floor,
+                );
+            }
             row(out, &t.tool, "stdio (lean)", &t.stdio, floor);
             row(out, &t.tool, "HTTP (lean)", &t.http, floor);
             row(out, &t.tool, "stdio (rmcp)", &t.stdio_rmcp, floor);
@@ -280,8 +292,8 @@ impl Report {
              ranks the newest 200 matches; `find_similar_incidents` by incident (3 in 4) or by \
              description with a service and an alert name; `incident_metrics` over the default \
              90 days, and over five years grouped by month.\n\n\
-             | tool | use-case floor | SQL floor | stdio (lean) | HTTP (lean) | stdio (rmcp) | HTTP (rmcp) | errors |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|"
+             | tool | use-case floor | SQL floor | SQL, every match ranked (before) | stdio (lean) | HTTP (lean) | stdio (rmcp) | HTTP (rmcp) | errors |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         let cell = |s: &Stats| format!("{:.2} / {:.2}", s.p50_ms, s.p99_ms);
         for t in tools {
@@ -295,14 +307,17 @@ impl Report {
             let errors: u64 = paths
                 .iter()
                 .chain(&t.sql_floor.as_ref())
+                .chain(&t.every_match.as_ref())
                 .map(|s| s.errors)
                 .sum();
+            let optional = |s: &Option<Stats>| s.as_ref().map_or_else(|| "–".to_owned(), cell);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {errors} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {errors} |",
                 t.tool,
                 cell(&t.use_case_floor),
-                t.sql_floor.as_ref().map_or_else(|| "–".to_owned(), cell),
+                optional(&t.sql_floor),
+                optional(&t.every_match),
                 cell(&t.stdio),
                 cell(&t.http),
                 cell(&t.stdio_rmcp),
