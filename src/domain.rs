@@ -25,6 +25,8 @@ pub mod runbook;
 pub mod signals;
 pub mod similarity;
 pub mod status;
+pub mod status_page;
+pub mod status_update;
 pub mod timeline;
 pub mod validation;
 pub mod vocabulary;

@@ -47,6 +47,8 @@ pub enum EntryData {
     AlertSignal(AlertSignal),
     /// A change was linked to the incident.
     ChangeLinked(ChangeLinked),
+    /// A stakeholder update was posted.
+    StakeholderUpdate(crate::domain::status_update::StakeholderUpdate),
 }
 
 /// `{"to": "triage", "severity": "SEV2"}`.
