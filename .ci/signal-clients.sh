@@ -2,7 +2,10 @@
 # Installs the real third-party signal clients that the alert/change ingestion tests drive
 # against Firebreak, each only when it is missing:
 #   - Prometheus Alertmanager (Debian's prometheus-alertmanager) as the webhook sender;
-#   - PagerDuty's official Python client (PyPI `pagerduty`) in a venv at .ci/work/pyenv;
+#   - PagerDuty's official Python client (PyPI `pagerduty`) in a venv at .ci/work/pyenv, and
+#     in the same venv the Standard Webhooks reference library (PyPI `standardwebhooks`), which
+#     verifies the signatures of Firebreak's outbound webhooks;
+#   - Chromium (Debian's `chromium`), which renders the public status page headless;
 #   - @octokit/webhooks-examples (GitHub's payload examples) and @octokit/webhooks-methods
 #     (the signature `sign`/`verify`) in .ci/work/octokit.
 # .ci/work is git-ignored. Nothing but Debian's, PyPI's and npm's packages is downloaded.
@@ -12,7 +15,8 @@
 #
 # Exports:
 #   ALERTMANAGER_BIN   the alertmanager binary (Debian names it prometheus-alertmanager)
-#   PAGERDUTY_PYTHON   the venv's python, which can `import pagerduty`
+#   PAGERDUTY_PYTHON   the venv's python, which can `import pagerduty` and `standardwebhooks`
+#   CHROMIUM_BIN       the chromium binary
 #   OCTOKIT_EXAMPLES   the examples JSON file of @octokit/webhooks-examples
 #   OCTOKIT_METHODS    the installed @octokit/webhooks-methods package folder
 #
@@ -22,6 +26,7 @@ set -euo pipefail
 
 # Versions: the ones current when this was written. A different installed version is replaced.
 SIGNAL_PAGERDUTY_VERSION=7.2.0
+SIGNAL_STANDARDWEBHOOKS_VERSION=1.1.0
 SIGNAL_OCTOKIT_EXAMPLES_VERSION=7.6.1
 SIGNAL_OCTOKIT_METHODS_VERSION=6.0.0
 
@@ -74,6 +79,34 @@ sys.exit(m.version('pagerduty') != '$SIGNAL_PAGERDUTY_VERSION')" 2>/dev/null; th
     "$py" -m pip install -q --disable-pip-version-check "pagerduty==$SIGNAL_PAGERDUTY_VERSION"
     "$py" -c 'import pagerduty' || { echo "signal-clients: pagerduty not importable" >&2; return 1; }
   fi
+  if "$py" -c "import importlib.metadata as m, standardwebhooks, sys
+sys.exit(m.version('standardwebhooks') != '$SIGNAL_STANDARDWEBHOOKS_VERSION')" 2>/dev/null; then
+    echo "signal-clients: standardwebhooks $SIGNAL_STANDARDWEBHOOKS_VERSION already in $venv"
+  else
+    echo "signal-clients: installing standardwebhooks $SIGNAL_STANDARDWEBHOOKS_VERSION into $venv"
+    "$py" -m pip install -q --disable-pip-version-check "standardwebhooks==$SIGNAL_STANDARDWEBHOOKS_VERSION"
+    "$py" -c 'import standardwebhooks' || { echo "signal-clients: standardwebhooks not importable" >&2; return 1; }
+  fi
+
+  # --- Chromium -------------------------------------------------------------------------------
+  local chromium=""
+  chromium=$(command -v chromium || true)
+  if [[ -n "$chromium" ]]; then
+    echo "signal-clients: chromium already installed ($chromium)"
+  else
+    echo "signal-clients: installing chromium"
+    local crc=0
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium || crc=$?
+    if [[ $crc -ne 0 ]]; then
+      crc=0
+      DEBIAN_FRONTEND=noninteractive apt-get update -q || crc=$?
+      [[ $crc -eq 0 ]] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends chromium || crc=$?; }
+    fi
+    [[ $crc -eq 0 ]] || { echo "signal-clients: cannot install chromium" >&2; return 1; }
+    chromium=$(command -v chromium || true)
+    [[ -n "$chromium" ]] || { echo "signal-clients: no chromium binary after install" >&2; return 1; }
+  fi
 
   # --- Octokit webhook examples and methods -------------------------------------------------
   local prefix="$work/octokit"
@@ -96,10 +129,12 @@ sys.exit(m.version('pagerduty') != '$SIGNAL_PAGERDUTY_VERSION')" 2>/dev/null; th
 
   export ALERTMANAGER_BIN="$am"
   export PAGERDUTY_PYTHON="$py"
+  export CHROMIUM_BIN="$chromium"
   export OCTOKIT_EXAMPLES="$examples"
   export OCTOKIT_METHODS="$modules/webhooks-methods"
   echo "ALERTMANAGER_BIN=$ALERTMANAGER_BIN ($("$am" --version 2>&1 | head -n 1))"
   echo "PAGERDUTY_PYTHON=$PAGERDUTY_PYTHON"
+  echo "CHROMIUM_BIN=$CHROMIUM_BIN ($("$chromium" --version 2>/dev/null | head -n 1))"
   echo "OCTOKIT_EXAMPLES=$OCTOKIT_EXAMPLES"
   echo "OCTOKIT_METHODS=$OCTOKIT_METHODS"
 }

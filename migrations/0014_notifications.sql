@@ -2,7 +2,7 @@
 -- of the timeline entry that caused each event, so an event exists exactly when its change
 -- committed; the per-target deliveries the workers fan it out to; and the ledger of every
 -- attempt. Events are only written while some target is configured (`notification_target`,
--- registered by each serving process at start).
+-- registered by each serving process at start; retired when no process configures them).
 
 create table notification_target (
     name            text primary key,
@@ -47,6 +47,7 @@ create table notification_delivery (
     target          text not null constraint notification_delivery_target_fkey
                     references notification_target (name),
     incident_id     uuid not null,
+    event_type      text not null,            -- e.g. `incident.resolved`
     state           text not null constraint notification_delivery_state_known
                     check (state in ('pending', 'delivered', 'failed', 'gone')),
     attempts        integer not null default 0,
@@ -88,8 +89,8 @@ begin
                 and new.data -> 'status' ->> 'to' = 'published')) then
         return null;
     end if;
-    if not exists (select 1 from notification_target
-                   where disabled_at is null and retired_at is null) then
+    -- A disabled target still counts: its events wait for it to be re-enabled.
+    if not exists (select 1 from notification_target where retired_at is null) then
         return null;
     end if;
     insert into notification_event (id, incident_id, entry_id, kind, body, data, incident,

@@ -10,12 +10,15 @@ mod lifecycle;
 mod listing;
 mod lookups;
 pub mod metrics;
+pub mod notifications;
 mod page;
 pub mod postmortems;
 mod roles;
 pub mod runbooks;
 pub mod signals;
 pub mod similar;
+mod status_page;
+pub mod status_updates;
 mod timeline;
 pub mod write;
 
@@ -65,6 +68,8 @@ pub struct Settings {
     pub call_timeout: Duration,
     /// How alerts are routed (reloaded in place on SIGHUP).
     pub routing: signals::RoutingHandle,
+    /// The public status page: its components are the services a public update may name.
+    pub status_page: crate::domain::status_page::PageConfig,
 }
 
 /// The default of [`Settings::call_timeout`].
@@ -79,6 +84,7 @@ impl Default for Settings {
             postmortem_template: None,
             call_timeout: CALL_TIMEOUT,
             routing: signals::RoutingHandle::default(),
+            status_page: crate::domain::status_page::PageConfig::default(),
         }
     }
 }

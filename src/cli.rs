@@ -2,6 +2,7 @@
 //! migrate, serve over stdio or HTTP with graceful shutdown, and manage the embedded cluster.
 
 mod alerting;
+mod notifications;
 mod report;
 mod tool;
 
@@ -80,6 +81,7 @@ fn settings(args: &CallArgs) -> Result<Settings, Error> {
         postmortem_template,
         call_timeout: args.call_timeout,
         routing: crate::app::signals::RoutingHandle::default(),
+        status_page: crate::domain::status_page::PageConfig::default(),
     })
 }
 
@@ -96,6 +98,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Db { command } => manage_cluster(&cli.database, command).await,
         Command::Alerting { command } => alerting::run(&cli.database, command).await,
+        Command::Notifications { command } => notifications::run(&cli.database, command).await,
         Command::Runbooks {
             command: RunbookCommand::Sync { dir },
         } => {
@@ -176,6 +179,11 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         None => None,
     };
     let alerting = args.alerting.as_deref().map(alerting::load).transpose()?;
+    let outbound = args
+        .notifications
+        .as_deref()
+        .map(notifications::load)
+        .transpose()?;
     let (pool, cluster) = connect_with_cluster(database, Some(args.calls.call_timeout)).await?;
     let mut settings = settings(&args.calls)?;
     let sources = http::hooks::SourcesHandle::default();
@@ -201,11 +209,18 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
             shutdown.clone(),
         ));
     }
+    if let Some(outbound) = &outbound {
+        settings.status_page = outbound.status_page.clone();
+    }
     let http_options = http_options.map(|mut options| {
         options.sources = sources;
+        options.status_page = std::sync::Arc::new(settings.status_page.clone());
         options
     });
     let app = App::new(pool, settings);
+    if let Some(outbound) = outbound.filter(|o| !o.targets.is_empty()) {
+        notifications::start(app.clone(), outbound, shutdown.clone()).await?;
+    }
     if let Some(dir) = &args.runbooks_dir {
         let report = app.sync_runbooks(dir).await?;
         tracing::info!(dir = %dir.display(), "runbooks loaded: {report}");

@@ -1,6 +1,8 @@
 //! The command line and environment, parsed once into typed values. Every option is a flag
 //! with an environment variable; `firebreak --help` documents both. Imports nothing from the crate.
 
+pub mod yaml;
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,6 +67,12 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// See and act on notifications: how targets stand, a test message, a resend.
+    Notifications {
+        /// What to do.
+        #[command(subcommand)]
+        command: NotificationCommand,
+    },
     /// Check the alerting file, or show what a payload would do.
     Alerting {
         /// What to do.
@@ -95,6 +103,32 @@ pub enum AlertingCommand {
         github_event: Option<String>,
         /// The payload, as the sender would post it.
         payload: PathBuf,
+    },
+}
+
+/// Notification commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum NotificationCommand {
+    /// How each target stands (deliveries pending, retrying, delivered, failed; disabled or
+    /// paused) and the newest failures, with the numbers `redeliver` takes.
+    Status,
+    /// Check the notifications file and exit non-zero naming the line at fault.
+    Check {
+        /// The YAML file.
+        file: PathBuf,
+    },
+    /// Send a test message to one target now and say how it answered.
+    Test {
+        /// The notifications file.
+        #[arg(long, env = "FIREBREAK_NOTIFICATIONS", value_name = "FILE")]
+        notifications: PathBuf,
+        /// The target's name.
+        target: String,
+    },
+    /// Send a delivery again (re-enabling its target if a 410 disabled it).
+    Redeliver {
+        /// The delivery's number, as `status` lists it.
+        id: i64,
     },
 }
 
@@ -172,6 +206,10 @@ pub struct ServeArgs {
     /// Reloaded on SIGHUP; a file that does not check keeps the one in force.
     #[arg(long, env = "FIREBREAK_ALERTING", value_name = "FILE")]
     pub alerting: Option<PathBuf>,
+    /// The notifications file: the status page's components and the targets (Slack, Teams,
+    /// signed webhooks) that events are delivered to (see `firebreak notifications check`).
+    #[arg(long, env = "FIREBREAK_NOTIFICATIONS", value_name = "FILE")]
+    pub notifications: Option<PathBuf>,
     /// Most HTTP connections served at once; when all are taken, the longest-idle one is
     /// closed for a newcomer, and 16 more may only ask for /healthz. Lowered at start to fit
     /// the open-files limit.

@@ -13,11 +13,13 @@
 
 pub mod action_item;
 pub mod actor;
+pub mod delivery;
 pub mod durations;
 pub mod error;
 pub mod incident;
 pub mod lifecycle;
 pub mod metrics;
+pub mod notification;
 pub mod postmortem;
 pub mod reference;
 pub mod role;

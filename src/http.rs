@@ -6,6 +6,7 @@ mod auth;
 mod body;
 pub mod hooks;
 pub mod listener;
+pub mod status_page;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub struct HttpOptions {
     pub body: BodyLimits,
     /// The ingestion sources (`/hooks/…`, `/v2/enqueue`); none configured answers 404.
     pub sources: hooks::SourcesHandle,
+    /// The public status page (`/status`, `/status.json`, `/status/feed.atom`).
+    pub status_page: std::sync::Arc<crate::domain::status_page::PageConfig>,
 }
 
 impl HttpOptions {
@@ -69,6 +72,7 @@ impl HttpOptions {
                 timeout: Duration::from_secs(10),
             },
             sources: hooks::SourcesHandle::default(),
+            status_page: Arc::default(),
         }
     }
 
@@ -125,7 +129,8 @@ fn origin_host(entry: &str) -> String {
     }
 }
 
-/// The axum router: `/mcp` behind authentication and the body guard, `/healthz` open.
+/// The axum router: `/mcp` behind authentication and the body guard; `/healthz` and the
+/// status page open.
 pub fn router(app: App, options: &HttpOptions) -> Router {
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
@@ -150,7 +155,11 @@ pub fn router(app: App, options: &HttpOptions) -> Router {
         .layer(middleware::from_fn_with_state(options.body, body::guard))
         .layer(middleware::from_fn_with_state(tokens, auth::authenticate));
     let hooks = hooks::router(app.clone(), options.sources.clone(), options.body.timeout);
+    // The status page is public: it sits outside the authentication layer.
+    let status_page =
+        status_page::router(app.clone(), options.status_page.clone(), options.hosts());
     mcp.merge(hooks)
+        .merge(status_page)
         .route("/healthz", get(health).with_state(app))
 }
 

@@ -18,6 +18,7 @@ mod schemas;
 pub mod script;
 mod signal_tools;
 mod similar_tools;
+mod status_update_tools;
 mod stdio;
 mod timeline_tools;
 pub mod tool_error;
@@ -112,7 +113,8 @@ impl FirebreakServer {
             + Self::action_item_tools()
             + Self::signal_tools()
             + Self::metrics_tools()
-            + Self::similar_tools();
+            + Self::similar_tools()
+            + Self::status_update_tools();
         for route in router.map.values_mut() {
             let mut input = (*route.attr.input_schema).clone();
             schemas::compact_input(&mut input);

@@ -11,11 +11,14 @@ pub mod idempotency;
 pub mod incident_list;
 pub mod incidents;
 pub mod metrics;
+pub mod outbox;
 pub mod postmortems;
 pub mod roles;
 pub mod runbook_cache;
 pub mod runbooks;
 pub mod similar;
+pub mod status_page;
+pub mod status_updates;
 pub mod timeline;
 
 use std::time::Duration;

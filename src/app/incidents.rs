@@ -69,6 +69,10 @@ pub struct IncidentBrief {
     pub suspects: Vec<crate::app::signals::Suspect>,
     /// The past incidents most like it (at most two, score at least 0.5; open incidents only).
     pub similar: Vec<crate::app::similar::SimilarIncident>,
+    /// The newest stakeholder update for each audience.
+    pub last_updates: Vec<crate::app::status_updates::LastUpdate>,
+    /// Its notifications that failed or are failing, newest first (at most five).
+    pub troubled_deliveries: Vec<crate::domain::delivery::DeliveryRecord>,
     /// The server time the durations were measured at.
     pub now: DateTime<Utc>,
 }
@@ -140,6 +144,12 @@ impl App {
         };
         Ok(IncidentBrief {
             similar,
+            last_updates: record
+                .last_updates
+                .iter()
+                .filter_map(|entry| crate::app::status_updates::LastUpdate::from_entry(entry, now))
+                .collect(),
+            troubled_deliveries: record.troubled_deliveries,
             alert_counts: record.alert_counts,
             newest_alerts: record.newest_alerts,
             suspects,

@@ -9,9 +9,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ValidationError;
 use crate::domain::validation;
 use crate::domain::vocabulary::vocabulary;
-use crate::domain::ValidationError;
 
 vocabulary! {
     /// Who an update is for. There is no default: the writer must choose.
@@ -174,7 +174,11 @@ impl UpdateDraft {
             Audience::Public => {
                 check_public_services(&services, public_services)?;
                 check_no_names(&message, people)?;
-                Some(public_title(self.public_title, previous_public_title, people)?)
+                Some(public_title(
+                    self.public_title,
+                    previous_public_title,
+                    people,
+                )?)
             }
             _ if self.public_title.is_some() => {
                 return Err(ValidationError::new(
@@ -223,10 +227,7 @@ fn affected_services(
     if services.len() > SERVICES_MAX {
         return Err(ValidationError::new(
             "services",
-            format!(
-                "lists {} services; at most {SERVICES_MAX}",
-                services.len()
-            ),
+            format!("lists {} services; at most {SERVICES_MAX}", services.len()),
         ));
     }
     let mut checked: Vec<AffectedService> = Vec::with_capacity(services.len());
@@ -290,7 +291,10 @@ fn check_public_services(
             };
             return Err(ValidationError::new(
                 format!("services[{i}].service"),
-                format!("`{}` is not on the status page; {allowed}", affected.service),
+                format!(
+                    "`{}` is not on the status page; {allowed}",
+                    affected.service
+                ),
             ));
         }
     }

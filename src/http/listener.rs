@@ -13,11 +13,13 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -56,8 +58,8 @@ pub async fn serve(
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
-        let tcp = match accepted {
-            Ok((tcp, _peer)) => tcp,
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(err) => {
                 // Out of descriptors (EMFILE) or a connection reset before accept: wait a
                 // moment rather than spin.
@@ -78,7 +80,14 @@ pub async fn serve(
             Kind::Regular => limits.header_timeout,
             Kind::HealthOnly => HEALTH_HEADER_TIMEOUT.min(limits.header_timeout),
         };
-        tracker.spawn(connection(tcp, router, slot, header_timeout, shutdown));
+        tracker.spawn(connection(
+            tcp,
+            peer,
+            router,
+            slot,
+            header_timeout,
+            shutdown,
+        ));
     }
     tracker.close();
     tracker.wait().await;
@@ -87,6 +96,7 @@ pub async fn serve(
 /// Serves one connection until it closes, is evicted, or the server shuts down.
 async fn connection(
     tcp: TcpStream,
+    peer: SocketAddr,
     router: Router,
     slot: Slot,
     header_timeout: Duration,
@@ -98,7 +108,7 @@ async fn connection(
         let slot = slot.clone();
         hyper::service::service_fn(move |request: Request<Incoming>| {
             let (router, slot) = (router.clone(), slot.clone());
-            async move { Ok::<_, Infallible>(respond(router, &slot, request).await) }
+            async move { Ok::<_, Infallible>(respond(router, &slot, peer, request).await) }
         })
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -126,8 +136,14 @@ async fn connection(
     }
 }
 
-/// Answers one request, counting it as in progress on its connection while it runs.
-async fn respond(router: Router, slot: &Slot, request: Request<Incoming>) -> Response<Body> {
+/// Answers one request, counting it as in progress on its connection while it runs. The peer's
+/// address goes along as axum's `ConnectInfo` (the status page's rate limit is per client).
+async fn respond(
+    router: Router,
+    slot: &Slot,
+    peer: SocketAddr,
+    mut request: Request<Incoming>,
+) -> Response<Body> {
     if slot.kind == Kind::HealthOnly && request.uri().path() != "/healthz" {
         let mut response = Response::new(Body::from(
             "{\"error\":\"too_many_connections\",\"message\":\"every connection slot is busy; retry shortly\"}",
@@ -146,6 +162,7 @@ async fn respond(router: Router, slot: &Slot, request: Request<Incoming>) -> Res
         return response;
     }
     let _busy = slot.busy();
+    request.extensions_mut().insert(ConnectInfo(peer));
     match router.oneshot(request.map(Body::new)).await {
         Ok(response) => response,
         Err(never) => match never {},

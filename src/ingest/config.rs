@@ -202,29 +202,9 @@ fn at(location: Location, message: impl Into<String>) -> ConfigError {
 
 /// Parses and checks the file's text; `env` looks up the secrets' variables.
 pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Checked<Alerting> {
-    let options = serde_saphyr::options! { with_snippet: false };
-    let mut path = String::new();
-    let raw: RawFile = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
-        serde_path_to_error::deserialize::<_, RawFile>(de).map_err(|err| {
-            path = err.path().to_string();
-            err.into_inner()
-        })
-    })
-    .map_err(|err| {
-        let message = err.without_snippet().to_string();
-        let message = match message.rfind(" at line ") {
-            Some(cut) => message[..cut].to_owned(),
-            None => message,
-        };
-        let message = if path.is_empty() || path == "?" {
-            message
-        } else {
-            format!("`{path}`: {message}")
-        };
-        ConfigError {
-            line: err.location().map(|l| l.line()).unwrap_or(0),
-            message,
-        }
+    let raw: RawFile = crate::config::yaml::decode(text).map_err(|err| ConfigError {
+        line: err.line,
+        message: err.message,
     })?;
     let mut sources: Vec<Source> = Vec::new();
     for source in raw.sources {

@@ -35,7 +35,7 @@ pub(crate) struct AddActionItemParams {
     pub(crate) kind: Word<ActionItemKind>,
     /// Its ticket (http or https URL).
     pub(crate) external_url: Option<String>,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -59,7 +59,7 @@ pub(crate) struct UpdateActionItemParams {
     pub(crate) status: Option<Word<ActionItemStatus>>,
     /// New ticket link ("" clears it).
     pub(crate) external_url: Option<String>,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 

@@ -20,6 +20,7 @@ use crate::mcp::postmortem_tools::{
 use crate::mcp::runbook_tools::{FindRunbooksParams, GetRunbookParams, RecordRunbookStepParams};
 use crate::mcp::signal_tools::{LinkChangeParams, ListAlertsParams, ListChangesParams};
 use crate::mcp::similar_tools::FindSimilarParams;
+use crate::mcp::status_update_tools::PostStatusUpdateParams;
 use crate::mcp::timeline_tools::{AddEntryParams, GetTimelineParams};
 use crate::mcp::tool_error::error_result;
 
@@ -82,6 +83,7 @@ fn locate(tool: &str, arguments: &JsonObject) -> Option<(Option<String>, String)
         "link_change" => path_error::<LinkChangeParams>(arguments),
         "incident_metrics" => path_error::<IncidentMetricsParams>(arguments),
         "find_similar_incidents" => path_error::<FindSimilarParams>(arguments),
+        "post_status_update" => path_error::<PostStatusUpdateParams>(arguments),
         _ => None,
     }
 }

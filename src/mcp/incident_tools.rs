@@ -20,7 +20,7 @@ use crate::mcp::writes::{WriteAnswer, rendered};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeclareParams {
-    /// What is wrong, one line (e.g. "Checkout API returning 5xx").
+    /// One line, e.g. "Checkout API returning 5xx".
     pub(crate) title: String,
     /// SEV1 worst. If unsure between two, pick the worse.
     pub(crate) severity: Word<Severity>,
@@ -38,9 +38,9 @@ pub(crate) struct DeclareParams {
     pub(crate) impact_started_at: Option<When>,
     /// When it was noticed (default now).
     pub(crate) detected_at: Option<When>,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
-    /// Folds repeat signals (e.g. an alert fingerprint) into the open incident holding this key.
+    /// An alert fingerprint: a repeat folds into the open incident with it.
     pub(crate) dedup_key: Option<String>,
 }
 
@@ -48,7 +48,7 @@ pub(crate) struct DeclareParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GetIncidentParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
 }
 
@@ -78,7 +78,7 @@ pub(crate) struct ListIncidentsParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateIncidentParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
     /// Version you read; `conflict` if it changed since.
     pub(crate) expected_version: Option<i64>,
@@ -94,7 +94,7 @@ pub(crate) struct UpdateIncidentParams {
     pub(crate) services: Option<Words<String>>,
     /// The whole new set of labels.
     pub(crate) labels: Option<BTreeMap<String, String>>,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 

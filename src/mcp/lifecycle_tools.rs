@@ -18,7 +18,7 @@ use crate::mcp::writes::{WriteAnswer, rendered};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChangeStatusParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
     /// Target. From triage: a live state, declined or merged; live states move among
     /// themselves and to resolved; resolved → closed, or investigating to reopen.
@@ -29,7 +29,7 @@ pub(crate) struct ChangeStatusParams {
     pub(crate) merged_into: Option<String>,
     /// Version you read; `conflict` if it changed since.
     pub(crate) expected_version: Option<i64>,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -37,13 +37,13 @@ pub(crate) struct ChangeStatusParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResolveParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
     /// How impact ended: what was done, and the state now.
     pub(crate) resolution: String,
     /// Version you read; `conflict` if it changed since.
     pub(crate) expected_version: Option<i64>,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -51,13 +51,13 @@ pub(crate) struct ResolveParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AssignRoleParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
     /// One holder each (the previous one is relieved), except any number of `responder`s.
     pub(crate) role: Word<Role>,
     /// Who takes it (a handle or name).
     pub(crate) assignee: String,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 

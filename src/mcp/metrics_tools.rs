@@ -36,11 +36,9 @@ pub(crate) struct IncidentMetricsParams {
 
 #[tool_router(router = metrics_tools, vis = "pub(crate)")]
 impl FirebreakServer {
-    /// Incident metrics for a period (default: the last 90 days) beside the period before it:
-    /// counted (resolved or closed) incidents by severity; time to acknowledge, mitigate and
-    /// resolve (median, p90, mean, n), each naming its anchors and fallbacks; what was left out
-    /// (test, declined, merged, open); busiest services, noisiest alerts, overdue action
-    /// items, postmortems owed.
+    /// Incident metrics for a period (default 90 days) beside the one before: counts by
+    /// severity, time to acknowledge, mitigate and resolve (median, p90, mean), exclusions,
+    /// busiest services, noisiest alerts, overdue action items, postmortems owed.
     #[tool(annotations(
         title = "Incident metrics",
         read_only_hint = true,

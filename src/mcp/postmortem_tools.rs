@@ -21,9 +21,9 @@ use crate::mcp::writes::{WriteAnswer, rendered};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DraftPostmortemParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -31,7 +31,7 @@ pub(crate) struct DraftPostmortemParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GetPostmortemParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
     /// `markdown` (default): the rendered document; `json`: each section's text, to edit.
     pub(crate) format: Option<Word<Format>>,
@@ -41,7 +41,7 @@ pub(crate) struct GetPostmortemParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdatePostmortemParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
     /// The postmortem version you read; if it changed since, the call is a `conflict`.
     pub(crate) expected_version: i64,
@@ -52,7 +52,7 @@ pub(crate) struct UpdatePostmortemParams {
     /// `draft` → `in_review` → `published` (back to `draft` from either). Publishing needs the incident
     /// resolved, facts refreshed after it, and every section written.
     pub(crate) status: Option<Word<PostmortemStatus>>,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 

@@ -48,7 +48,7 @@ pub(crate) struct GetRunbookParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RecordRunbookStepParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
     /// The runbook's slug.
     pub(crate) runbook: String,
@@ -62,7 +62,7 @@ pub(crate) struct RecordRunbookStepParams {
     pub(crate) version: Option<i64>,
     /// When it was taken, if earlier (RFC 3339 or e.g. -5m).
     pub(crate) occurred_at: Option<When>,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 

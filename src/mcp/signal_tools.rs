@@ -68,7 +68,7 @@ pub(crate) struct LinkChangeParams {
     pub(crate) relation: Word<ChangeRelation>,
     /// Why (the evidence).
     pub(crate) note: Option<String>,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 

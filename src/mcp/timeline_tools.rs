@@ -18,7 +18,7 @@ use crate::mcp::writes::{WriteAnswer, rendered};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AddEntryParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
     /// finding = observed evidence; hypothesis = suspected cause (give evidence and confidence).
     pub(crate) kind: Word<ManualKind>,
@@ -28,7 +28,7 @@ pub(crate) struct AddEntryParams {
     pub(crate) occurred_at: Option<When>,
     /// `public` if fit for a status page (default internal).
     pub(crate) visibility: Option<Word<Visibility>>,
-    /// Makes retries safe (24 h): a repeat with this key replays the first answer.
+    /// Retry key (24 h).
     pub(crate) idempotency_key: Option<String>,
 }
 
@@ -36,7 +36,7 @@ pub(crate) struct AddEntryParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GetTimelineParams {
-    /// `INC-42`, `42` or UUID.
+    /// e.g. `INC-42`.
     pub(crate) incident: String,
     /// Only these kinds (one or a list).
     pub(crate) kinds: Option<Words<Word<EntryKind>>>,

@@ -14,6 +14,7 @@ mod postmortem;
 mod runbook;
 pub(crate) mod signal;
 mod similar;
+mod status_update;
 mod timeline;
 
 pub use action_item::{ActionItemListView, ActionItemRowView, ActionItemView};
@@ -29,6 +30,7 @@ pub use postmortem::{DraftedView, PostmortemView, SectionView, UpdatedView};
 pub(crate) use runbook::{FoundRunbooksView, RunbookView, StepRecordedView};
 pub use signal::{AlertListView, AlertRowView, ChangeListView, ChangeView, LinkedChangeView};
 pub use similar::{PastPostmortemView, SimilarListView, SimilarView};
+pub use status_update::{LastUpdateView, PostedUpdateView, PublishedView, ServiceStateView};
 pub use timeline::{EntryAddedView, EntryView, TimelineView};
 
 /// Who made a change.

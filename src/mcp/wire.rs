@@ -182,6 +182,67 @@ impl JsonSchema for When {
     }
 }
 
+/// A coming moment as sent: absolute (RFC 3339) or relative to now (`+30m`, `30m`, `+1h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upcoming {
+    /// An absolute time.
+    At(DateTime<Utc>),
+    /// This long after now.
+    In(Duration),
+}
+
+impl Upcoming {
+    /// The moment, at the server's current time, for an optional value.
+    pub(crate) fn resolve(upcoming: Option<Upcoming>) -> Option<DateTime<Utc>> {
+        upcoming.map(|u| match u {
+            Upcoming::At(at) => at,
+            Upcoming::In(after) => Utc::now() + after,
+        })
+    }
+
+    fn parse(text: &str) -> Result<Upcoming, String> {
+        let text = text.trim();
+        let relative = text.strip_prefix('+').unwrap_or(text);
+        if relative.starts_with(|c: char| c.is_ascii_digit()) && !relative.contains(['-', ':']) {
+            return relative_duration(relative)
+                .map(Upcoming::In)
+                .ok_or_else(|| {
+                    format!("`{text}` is not a relative time: write e.g. +15m, +1h or +1d")
+                });
+        }
+        match When::parse(text) {
+            Ok(When::At(at)) => Ok(Upcoming::At(at)),
+            Ok(When::Ago(_)) => Err(format!(
+                "`{text}` is in the past: a next update is due later, e.g. +30m or an RFC 3339 time"
+            )),
+            Err(_) => Err(format!(
+                "`{text}` is not a time: use RFC 3339 (e.g. 2026-12-01T10:30:00Z) or a relative time such as +30m"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Upcoming {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Cow::<'de, str>::deserialize(deserializer)?;
+        Upcoming::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Upcoming {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "upcoming_time".into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string"})
+    }
+}
+
 /// A status to filter by, or `open` (triage or any live state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StatusFilterWord(pub(crate) StatusFilter);

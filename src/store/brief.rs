@@ -9,6 +9,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection};
 
 use crate::domain::action_item::ActionItem;
+use crate::domain::delivery::DeliveryRecord;
 use crate::domain::signals::Change;
 use crate::domain::signals::alert::{AlertBrief, AlertCounts};
 use crate::domain::{Incident, IncidentRef, RoleAssignment, TimelineEntry};
@@ -59,6 +60,10 @@ pub struct BriefRecord {
     pub dependencies: Vec<String>,
     /// Changes in its window or linked to it, each with its relation (to be scored).
     pub candidate_changes: Vec<Change>,
+    /// The newest stakeholder update for each audience.
+    pub last_updates: Vec<TimelineEntry>,
+    /// Its notifications that failed or are failing, newest first (at most five).
+    pub troubled_deliveries: Vec<DeliveryRecord>,
 }
 
 /// The subqueries after the incident's columns; `b` is the incident. Parameters: $2 timeline
@@ -108,7 +113,17 @@ macro_rules! brief_parts {
              union select ",
             change_columns!(),
             ", l.relation from incident_change l join change c on c.id = l.change_id \
-             where l.incident_id = b.id) k), '[]') as candidate_changes"
+             where l.incident_id = b.id) k), '[]') as candidate_changes, \
+             coalesce((select json_agg(u order by u.seq) from (select distinct on \
+               (data ->> 'audience') ",
+            entry_columns!(),
+            " from timeline_entry where incident_id = b.id and kind = 'stakeholder_update' \
+               order by data ->> 'audience', seq desc) u), '[]') as last_updates, \
+             coalesce((select json_agg(f order by f.id desc) from (select id, target, \
+               event_type, state, attempts, last_status, last_error, next_attempt_at \
+               from notification_delivery where incident_id = b.id and state <> 'delivered' \
+               and (state <> 'pending' or attempts > 0) order by id desc limit 5) f), '[]') \
+               as troubled_deliveries"
         )
     };
 }
@@ -153,6 +168,8 @@ struct BriefRow {
     newest_alerts: Json<Vec<AlertBrief>>,
     dependencies: Vec<String>,
     candidate_changes: Json<Vec<ChangeRow>>,
+    last_updates: Json<Vec<EntryRow>>,
+    troubled_deliveries: Json<Vec<DeliveryRecord>>,
 }
 
 /// Which changes the brief gathers as candidate suspects.
@@ -214,6 +231,8 @@ impl TryFrom<BriefRow> for BriefRecord {
             newest_alerts: row.newest_alerts.0,
             dependencies: row.dependencies,
             candidate_changes: changes::convert(row.candidate_changes.0)?,
+            last_updates: convert(row.last_updates.0)?,
+            troubled_deliveries: row.troubled_deliveries.0,
         })
     }
 }

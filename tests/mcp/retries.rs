@@ -75,6 +75,15 @@ pub(crate) fn write_calls() -> Vec<(&'static str, Value, (&'static str, Value))>
             json!({"incident": "INC-1", "change": "CHG-1", "relation": "suspected", "note": "deployed a minute before"}),
             ("relation", json!("confirmed")),
         ),
+        (
+            "post_status_update",
+            json!({"incident": "INC-1", "audience": "stakeholders", "status": "investigating",
+                   "message": "Payments are slow; we are on it.", "next_update_at": "+30m"}),
+            (
+                "message",
+                json!("Payments are slow; a fix is being tested."),
+            ),
+        ),
     ]
 }
 

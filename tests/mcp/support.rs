@@ -3,6 +3,7 @@
 //! template, and a real rmcp client connected to the real server.
 
 pub(crate) mod children;
+pub(crate) mod receiver;
 pub(crate) mod refusals;
 pub(crate) mod signals;
 
@@ -185,7 +186,8 @@ impl TestDb {
                (select md5(coalesce(string_agg(t::text, ',' order by t.seq), '')) from alert_decision t), \
                (select md5(coalesce(string_agg(t::text, ',' order by t.id), '')) from change t), \
                (select md5(coalesce(string_agg(t::text, ',' order by t.incident_id, t.change_id), '')) from incident_change t), \
-               (select md5(coalesce(string_agg(t::text, ',' order by t.source, t.route, t.group_key), '')) from alert_group t))",
+               (select md5(coalesce(string_agg(t::text, ',' order by t.source, t.route, t.group_key), '')) from alert_group t), \
+               (select md5(coalesce(string_agg(t::text, ',' order by t.seq), '')) from notification_event t))",
         )
         .fetch_one(&self.pool)
         .await

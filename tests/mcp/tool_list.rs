@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::support::{TestDb, call, ok};
 
 /// How many tools there are today; at most [`MAX_TOOLS`] ever.
-const TOOLS: usize = 23;
+const TOOLS: usize = 24;
 /// The most tools Firebreak will offer.
 const MAX_TOOLS: usize = 26;
 /// The most bytes `tools/list` may take on the wire (compact JSON, as clients receive it).

@@ -29,7 +29,7 @@ use crate::support::children::{
 use crate::support::{TestDb, call, client_config, connect_in_process, declare, failure, ok};
 
 /// Every tool the server offers.
-const TOOL_COUNT: usize = 23;
+const TOOL_COUNT: usize = 24;
 
 // ---------------------------------------------------------------------------------------------
 // stdio

@@ -3,7 +3,9 @@ use chrono::{Duration, TimeZone, Utc};
 use super::*;
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 fn draft(audience: &str, message: &str) -> UpdateDraft {
@@ -35,14 +37,20 @@ fn a_public_update_is_checked_and_keeps_its_words() {
     assert_eq!(checked.message, "Some checkouts fail; we are rolling back.");
     assert_eq!(checked.data.audience, Audience::Public);
     assert_eq!(checked.data.services[0].state, ServiceState::PartialOutage);
-    assert_eq!(checked.data.public_title.as_deref(), Some("Checkout errors"));
+    assert_eq!(
+        checked.data.public_title.as_deref(),
+        Some("Checkout errors")
+    );
 }
 
 #[test]
 fn the_audience_and_status_have_no_default() {
     let mut d = draft("public", "x");
     d.audience = None;
-    let err = d.check(&public(), None, &people(), now()).err().map(|e| e.field);
+    let err = d
+        .check(&public(), None, &people(), now())
+        .err()
+        .map(|e| e.field);
     assert_eq!(err.as_deref(), Some("audience"));
     let mut d = draft("internal", "x");
     d.status = Some("fixed".into());
@@ -93,7 +101,10 @@ fn a_first_public_update_needs_a_title_and_later_ones_inherit_it() {
     let checked = d
         .check(&public(), Some("Checkout errors"), &people(), now())
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(checked.data.public_title.as_deref(), Some("Checkout errors"));
+    assert_eq!(
+        checked.data.public_title.as_deref(),
+        Some("Checkout errors")
+    );
 }
 
 #[test]

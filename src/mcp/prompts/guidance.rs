@@ -226,9 +226,12 @@ pub(super) fn internal_update(brief: &IncidentBrief, facts: &str) -> String {
          - Separate what is known from what is suspected: findings are facts; hypotheses are \
          named as such, with their confidence.\n\
          - Plain words, no blame, no speculation presented as fact.\n\
-         - Do not send it yourself: show the draft to the human. Once it has been sent, \
-         record it with `add_timeline_entry` (kind `action`, body \"Internal update sent: \
-         ...\").\n"
+         - Show the draft to the human; once they approve, post it with \
+         `post_status_update` (`audience` `internal` for the response channel or \
+         `stakeholders` for leadership and support, `status` in status-page words, the \
+         affected `services` with their state, and `next_update_at`, e.g. `+30m`). The \
+         answer shows exactly what went out; notifications carry it to the subscribed \
+         channels.\n"
     )
 }
 
@@ -246,8 +249,10 @@ pub(super) fn public_update(brief: &IncidentBrief, facts: &str) -> String {
          service names, severity levels, or a cause that is not confirmed; do not blame a \
          supplier. Say \"outage\" only if the service was fully down.\n\
          - Stay consistent with the public updates so far.\n\
-         - A human approves and publishes it. Afterwards record it with `add_timeline_entry` \
-         (kind `action`, `visibility` `public`, body the text as published) so the next \
-         update builds on it.\n"
+         - A human approves it; then publish it with `post_status_update` (`audience` \
+         `public`, `status`, the affected `services` as status page components with their \
+         state, `next_update_at`, and on the first public update a customer-facing \
+         `public_title`). It refuses text naming a responder. The answer shows exactly what \
+         the status page now shows.\n"
     )
 }

@@ -235,6 +235,12 @@ pub struct BriefView {
     /// `find_similar_incidents`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub similar_incidents: Vec<String>,
+    /// The newest stakeholder update per audience; post with `post_status_update`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub status_updates: Vec<crate::mcp::views::LastUpdateView>,
+    /// Notifications about it that failed (operators resend them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_notifications: Vec<String>,
     /// The server time the durations were measured at.
     pub now: DateTime<Utc>,
 }
@@ -314,6 +320,17 @@ impl From<&IncidentBrief> for BriefView {
             alerts: AlertsDigestView::new(&brief.alert_counts, &brief.newest_alerts),
             suspected_changes: brief.suspects.iter().map(ChangeView::from).collect(),
             similar_incidents: brief.similar.iter().map(similar_line).collect(),
+            status_updates: brief
+                .last_updates
+                .iter()
+                .map(crate::mcp::views::LastUpdateView::from)
+                .collect(),
+            failed_notifications: brief
+                .troubled_deliveries
+                .iter()
+                .filter(|d| d.is_troubled())
+                .map(|d| d.line())
+                .collect(),
             now: brief.now,
         }
     }

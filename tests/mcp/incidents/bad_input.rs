@@ -363,7 +363,7 @@ pub(crate) const TABLES: [(&str, Table); 4] = [
 
 /// Tools whose bad-input tests pass cases to `assert_refused` directly (runbooks, postmortems,
 /// action items), each refusing bad input with a tool error and leaving the database unchanged.
-const COVERED_ELSEWHERE: [&str; 14] = [
+const COVERED_ELSEWHERE: [&str; 15] = [
     "find_runbooks",
     "get_runbook",
     "record_runbook_step",
@@ -378,6 +378,7 @@ const COVERED_ELSEWHERE: [&str; 14] = [
     "link_change",
     "incident_metrics",
     "find_similar_incidents",
+    "post_status_update",
 ];
 
 #[tokio::test]
