@@ -74,6 +74,10 @@ fn settings(args: &CallArgs) -> Result<Settings, Error> {
         }
         None => None,
     };
+    let status_page = match &args.notifications {
+        Some(path) => notifications::load(path)?.status_page,
+        None => crate::domain::status_page::PageConfig::default(),
+    };
     crate::integrations::runbook_fetch::check_allow_list(&args.runbook_hosts)
         .map_err(|reason| Error::Config(format!("FIREBREAK_RUNBOOK_HOSTS: {reason}")))?;
     Ok(Settings {
@@ -81,7 +85,7 @@ fn settings(args: &CallArgs) -> Result<Settings, Error> {
         postmortem_template,
         call_timeout: args.call_timeout,
         routing: crate::app::signals::RoutingHandle::default(),
-        status_page: crate::domain::status_page::PageConfig::default(),
+        status_page,
     })
 }
 
@@ -180,6 +184,7 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
     };
     let alerting = args.alerting.as_deref().map(alerting::load).transpose()?;
     let outbound = args
+        .calls
         .notifications
         .as_deref()
         .map(notifications::load)
@@ -208,9 +213,6 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
             settings.routing.clone(),
             shutdown.clone(),
         ));
-    }
-    if let Some(outbound) = &outbound {
-        settings.status_page = outbound.status_page.clone();
     }
     let http_options = http_options.map(|mut options| {
         options.sources = sources;

@@ -206,10 +206,6 @@ pub struct ServeArgs {
     /// Reloaded on SIGHUP; a file that does not check keeps the one in force.
     #[arg(long, env = "FIREBREAK_ALERTING", value_name = "FILE")]
     pub alerting: Option<PathBuf>,
-    /// The notifications file: the status page's components and the targets (Slack, Teams,
-    /// signed webhooks) that events are delivered to (see `firebreak notifications check`).
-    #[arg(long, env = "FIREBREAK_NOTIFICATIONS", value_name = "FILE")]
-    pub notifications: Option<PathBuf>,
     /// Most HTTP connections served at once; when all are taken, the longest-idle one is
     /// closed for a newcomer, and 16 more may only ask for /healthz. Lowered at start to fit
     /// the open-files limit.
@@ -271,6 +267,11 @@ pub struct CallArgs {
         value_parser = parse_duration
     )]
     pub call_timeout: Duration,
+    /// The notifications file: the status page's components (which services a public update
+    /// may name) and, for `serve`, the targets (Slack, Teams, signed webhooks) that events are
+    /// delivered to (see `firebreak notifications check`).
+    #[arg(long, env = "FIREBREAK_NOTIFICATIONS", value_name = "FILE")]
+    pub notifications: Option<PathBuf>,
 }
 
 /// Options of `firebreak tool`.

@@ -147,7 +147,13 @@ impl App {
             last_updates: record
                 .last_updates
                 .iter()
-                .filter_map(|entry| crate::app::status_updates::LastUpdate::from_entry(entry, now))
+                .filter_map(|entry| {
+                    crate::app::status_updates::LastUpdate::from_entry(
+                        entry,
+                        record.incident.status.is_open(),
+                        now,
+                    )
+                })
                 .collect(),
             troubled_deliveries: record.troubled_deliveries,
             alert_counts: record.alert_counts,

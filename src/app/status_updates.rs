@@ -96,16 +96,28 @@ pub struct LastUpdate {
     pub by: String,
     /// True when the promised next update is late.
     pub next_update_overdue: bool,
+    /// True for a public update that is not `resolved` on an incident that is over: the status
+    /// page still shows the incident as ongoing.
+    pub page_still_open: bool,
 }
 
 impl LastUpdate {
-    /// The update an entry records, if it is one.
-    pub fn from_entry(entry: &TimelineEntry, now: DateTime<Utc>) -> Option<LastUpdate> {
+    /// The update an entry records, if it is one, on an incident that is still open or not.
+    pub fn from_entry(
+        entry: &TimelineEntry,
+        incident_open: bool,
+        now: DateTime<Utc>,
+    ) -> Option<LastUpdate> {
         let Some(EntryData::StakeholderUpdate(update)) = &entry.data else {
             return None;
         };
+        let unresolved = update.status != crate::domain::status_update::PageStatus::Resolved;
         Some(LastUpdate {
-            next_update_overdue: crate::domain::status_update::next_update_overdue(update, now),
+            next_update_overdue: incident_open
+                && crate::domain::status_update::next_update_overdue(update, now),
+            page_still_open: !incident_open
+                && unresolved
+                && update.audience == crate::domain::status_update::Audience::Public,
             update: update.clone(),
             message: entry.body.clone(),
             posted_at: entry.occurred_at,

@@ -207,13 +207,29 @@ impl Event {
         }
     }
 
-    /// What the event says in words: the update's message, the overdue item's title, or else the
+    /// The event's full text, for machines: the update's message, the overdue item's title, or
+    /// the timeline entry's text.
+    pub fn text(&self) -> &str {
+        match &self.detail {
+            EventDetail::StatusUpdate { message, .. } => message,
+            EventDetail::ActionItemOverdue { title, .. } => title,
+            _ => &self.body,
+        }
+    }
+
+    /// What the event says beyond its headline, for people: the update's message, the overdue item's title,
+    /// the note or resolution of a status change (the entry's text after `Status a → b: `),
+    /// nothing for a declaration or severity change (the headline says it all), else the
     /// timeline entry's text.
     pub fn words(&self) -> &str {
         match &self.detail {
             EventDetail::StatusUpdate { message, .. } => message,
             EventDetail::ActionItemOverdue { title, .. } => title,
-            _ => &self.body,
+            EventDetail::Declared | EventDetail::SeverityChanged { .. } => "",
+            EventDetail::StatusChanged { .. } | EventDetail::Resolved { .. } => {
+                self.body.split_once(": ").map_or("", |(_, note)| note)
+            }
+            EventDetail::PostmortemPublished => &self.body,
         }
     }
 }

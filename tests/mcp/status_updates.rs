@@ -207,6 +207,47 @@ async fn the_brief_shows_the_last_update_per_audience_and_a_late_promise() {
         .unwrap();
     assert_eq!(stakeholders["next_update_overdue"], true);
     assert_eq!(stakeholders["by"], "alice");
+
+    // Resolved, but the page still says `identified`: the brief says so; a late promise on an
+    // incident that is over is no longer a reminder.
+    ok(call(
+        &client,
+        "change_status",
+        json!({"incident": incident, "to": "investigating"}),
+    )
+    .await);
+    ok(call(
+        &client,
+        "resolve_incident",
+        json!({"incident": incident, "resolution": "Rolled back."}),
+    )
+    .await);
+    let brief = ok(call(&client, "get_incident", json!({"incident": incident})).await);
+    let updates = brief["status_updates"].as_array().unwrap();
+    let public = updates.iter().find(|u| u["audience"] == "public").unwrap();
+    assert_eq!(public["page_still_open"], true, "{public}");
+    let stakeholders = updates
+        .iter()
+        .find(|u| u["audience"] == "stakeholders")
+        .unwrap();
+    assert!(stakeholders.get("next_update_overdue").is_none());
+    ok(call(
+        &client,
+        "post_status_update",
+        json!({"incident": incident, "audience": "public", "status": "resolved",
+               "message": "Checkout works normally again.",
+               "services": [{"service": "checkout", "state": "operational"}]}),
+    )
+    .await);
+    let brief = ok(call(&client, "get_incident", json!({"incident": incident})).await);
+    let public = brief["status_updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["audience"] == "public")
+        .cloned()
+        .unwrap();
+    assert!(public.get("page_still_open").is_none(), "{public}");
 }
 
 #[tokio::test]

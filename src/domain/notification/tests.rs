@@ -81,7 +81,7 @@ fn an_event_has_a_reference_a_webhook_id_and_words() {
         "msg_0190000000007000800000000000002a"
     );
     assert_eq!(declared.headline(), "Declared as SEV2");
-    assert_eq!(declared.words(), "Card payments fail");
+    assert_eq!(declared.words(), "", "the headline and title say it");
     let posted = event(EventDetail::StatusUpdate {
         update: update(Audience::Public),
         message: "We are fixing it".into(),

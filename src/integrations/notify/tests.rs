@@ -158,8 +158,8 @@ fn teams_gets_an_adaptive_card() {
     assert_eq!(card["body"][1]["type"], "FactSet");
     assert_eq!(card["body"][1]["facts"][2]["title"], "Commander");
     assert_eq!(
-        card["body"][2]["text"],
-        "**Declared as SEV1**\n\nCheckout is failing"
+        card["body"][2]["text"], "**Declared as SEV1**",
+        "the title already says what is wrong"
     );
     assert_eq!(card["actions"][0]["type"], "Action.OpenUrl");
     assert_eq!(card["actions"][0]["url"], URL);

@@ -41,7 +41,7 @@ fn payload(event: &Event, incident_url: Option<&str>, text_max: usize) -> Value 
             "commander": incident.commander,
             "url": incident_url,
         },
-        "text": cut_bytes(event.words(), text_max),
+        "text": cut_bytes(event.text(), text_max),
     });
     let detail = match &event.detail {
         EventDetail::Declared | EventDetail::PostmortemPublished => json!({}),

@@ -113,6 +113,10 @@ pub struct LastUpdateView {
     /// True when the promised next update is late: post one now.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub next_update_overdue: bool,
+    /// True when the incident is over but the status page still shows it: post a `resolved`
+    /// public update.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub page_still_open: bool,
 }
 
 impl From<&LastUpdate> for LastUpdateView {
@@ -121,6 +125,7 @@ impl From<&LastUpdate> for LastUpdateView {
             published: PublishedView::of(&last.update, &last.message, last.posted_at),
             by: last.by.clone(),
             next_update_overdue: last.next_update_overdue,
+            page_still_open: last.page_still_open,
         }
     }
 }
