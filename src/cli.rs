@@ -220,9 +220,12 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         options
     });
     let app = App::new(pool, settings);
-    if let Some(outbound) = outbound.filter(|o| !o.targets.is_empty()) {
-        notifications::start(app.clone(), outbound, shutdown.clone()).await?;
-    }
+    let notifier = match outbound.filter(|o| !o.targets.is_empty()) {
+        Some(outbound) => {
+            Some(notifications::start(app.clone(), outbound, shutdown.clone()).await?)
+        }
+        None => None,
+    };
     if let Some(dir) = &args.runbooks_dir {
         let report = app.sync_runbooks(dir).await?;
         tracing::info!(dir = %dir.display(), "runbooks loaded: {report}");
@@ -247,13 +250,21 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
             }
         }
     };
-    tokio::select! {
-        result = serving => Ok(result?),
+    let served = tokio::select! {
+        result = serving => result,
         () = drain_deadline(&shutdown) => {
             tracing::warn!("calls still in flight after {DRAIN_TIMEOUT:?}; exiting");
             Ok(())
         }
+    };
+    // Notifications being sent finish and are recorded, so a restart does not send them twice.
+    if let Some(notifier) = notifier {
+        shutdown.cancel();
+        if tokio::time::timeout(DRAIN_TIMEOUT, notifier).await.is_err() {
+            tracing::warn!("notifications still being sent after {DRAIN_TIMEOUT:?}; exiting");
+        }
     }
+    Ok(served?)
 }
 
 /// Starts the embedded cluster again when it stops answering (after `firebreak db stop`, a

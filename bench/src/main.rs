@@ -17,6 +17,7 @@ mod history;
 mod lean;
 mod measure;
 mod mix;
+mod notifications;
 mod plans;
 mod report;
 mod seed;
@@ -81,12 +82,35 @@ struct Options {
     /// Run only what reads history: the similar-incidents evaluation, then `list_incidents`
     /// (text, and filters to compare), `find_similar_incidents` and `incident_metrics` on
     /// every path (no mix, no storm).
-    #[arg(long, conflicts_with_all = ["mix_only", "storm", "evaluation_only"])]
+    #[arg(long, conflicts_with_all = ["mix_only", "storm", "evaluation_only", "notifications_only"])]
     history_only: bool,
     /// Run only the similar-incidents evaluation (precision and recall at 5, in-process; no
     /// server is started).
-    #[arg(long, conflicts_with_all = ["mix_only", "storm"])]
+    #[arg(long, conflicts_with_all = ["mix_only", "storm", "notifications_only"])]
     evaluation_only: bool,
+    /// Run only the notifications phases: what an outbox event costs a write (servers without
+    /// and with a webhook target, alternating), then delivery to a local receiver at a paced
+    /// rate and a burst.
+    #[arg(long, conflicts_with_all = ["mix_only", "storm"])]
+    notifications_only: bool,
+    /// Rounds of the notifications write comparison (one server without, one with, each).
+    #[arg(long, default_value_t = 4)]
+    notification_rounds: usize,
+    /// One-client calls per write and configuration, over all rounds.
+    #[arg(long, default_value_t = 2000)]
+    notification_calls: usize,
+    /// Seconds of the 16-client phase per round and configuration.
+    #[arg(long, default_value_t = 3.0)]
+    notification_concurrent_seconds: f64,
+    /// Events per second of the paced delivery load.
+    #[arg(long, default_value_t = 200.0)]
+    notification_rate: f64,
+    /// Seconds of the paced delivery load.
+    #[arg(long, default_value_t = 30.0)]
+    notification_seconds: f64,
+    /// Outbox rows inserted at once for the drain measurement.
+    #[arg(long, default_value_t = 10_000)]
+    notification_burst: i64,
     /// Directory for bench.md, bench.json and the server logs.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -264,7 +288,36 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     let pool = database::pool(&db.options, POOL_SIZE);
 
     // First, on the data as seeded: the phases change open incidents and declare new ones.
-    let evaluation = if options.storm || options.mix_only {
+    let notifications = if options.notifications_only {
+        if options.notification_rate <= 0.0
+            || options.notification_seconds <= 0.0
+            || options.notification_concurrent_seconds <= 0.0
+            || options.notification_burst <= 0
+        {
+            bail!("the --notification-* rates, seconds and burst must be positive");
+        }
+        Some(
+            notifications::run(
+                &firebreak,
+                &db,
+                &pool,
+                &logs,
+                seed.incidents,
+                notifications::NotificationOptions {
+                    rounds: options.notification_rounds,
+                    calls: options.notification_calls,
+                    concurrent_seconds: options.notification_concurrent_seconds,
+                    rate: options.notification_rate,
+                    seconds: options.notification_seconds,
+                    burst: options.notification_burst,
+                },
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let evaluation = if options.storm || options.mix_only || options.notifications_only {
         None
     } else {
         say(&format!(
@@ -284,7 +337,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         ));
         Some(evaluation)
     };
-    let mcp = if options.storm || options.evaluation_only {
+    let mcp = if options.storm || options.evaluation_only || options.notifications_only {
         McpResults::default()
     } else {
         mcp_phases(
@@ -292,7 +345,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         )
         .await?
     };
-    let storm = if options.history_only || options.evaluation_only {
+    let storm = if options.history_only || options.evaluation_only || options.notifications_only {
         None
     } else {
         Some(
@@ -328,7 +381,8 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         .map(|s| s.errors)
         .sum::<u64>()
         + evaluation.as_ref().map_or(0, history::Evaluation::errors)
-        + storm.as_ref().map_or(0, |s| s.errors);
+        + storm.as_ref().map_or(0, |s| s.errors)
+        + notifications.as_ref().map_or(0, |n| n.errors);
     let report = Report {
         command,
         revision: revision(),
@@ -354,6 +408,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         plans: mcp.plans,
         evaluation,
         storm,
+        notifications,
         errors,
     };
     let markdown = report.markdown();

@@ -53,6 +53,10 @@ impl Samples {
         self.wall = wall;
     }
 
+    pub(crate) fn wall(&self) -> Duration {
+        self.wall
+    }
+
     /// Folds another client's samples into these (same window).
     pub(crate) fn merge(&mut self, other: Samples) {
         self.latencies.extend(other.latencies);
@@ -62,6 +66,17 @@ impl Samples {
                 self.messages.push(message);
             }
         }
+    }
+
+    /// The statistics so far, keeping the samples.
+    pub(crate) fn clone_stats(&self) -> Stats {
+        Samples {
+            latencies: self.latencies.clone(),
+            errors: self.errors,
+            messages: self.messages.clone(),
+            wall: self.wall,
+        }
+        .stats()
     }
 
     pub(crate) fn stats(mut self) -> Stats {

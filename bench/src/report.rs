@@ -8,6 +8,7 @@ use crate::cpu::CpuPerCall;
 use crate::database::Machine;
 use crate::history::Evaluation;
 use crate::measure::Stats;
+use crate::notifications::NotificationsResult;
 use crate::plans::{Plan, Selectivity};
 use crate::storm::StormResult;
 
@@ -35,6 +36,8 @@ pub(crate) struct Report {
     pub(crate) evaluation: Option<Evaluation>,
     /// The alert storm (not with `--history-only` or `--evaluation-only`).
     pub(crate) storm: Option<StormResult>,
+    /// Notifications: write cost and delivery (`--notifications-only`).
+    pub(crate) notifications: Option<NotificationsResult>,
     pub(crate) errors: u64,
 }
 
@@ -127,7 +130,13 @@ impl Report {
         let mut out = String::new();
         let m = &self.machine;
         let is_storm_only = self.tools.is_empty() && self.concurrency.is_empty();
-        if is_storm_only && self.evaluation.is_none() {
+        if self.notifications.is_some() {
+            let _ = writeln!(
+                out,
+                "# firebreak-bench: notifications ({} incidents seeded)\n",
+                self.incidents
+            );
+        } else if is_storm_only && self.evaluation.is_none() {
             let _ = writeln!(
                 out,
                 "# firebreak-bench: alert storm ({} incidents seeded)\n",
@@ -206,6 +215,9 @@ impl Report {
         }
         if let Some(storm) = &self.storm {
             storm.markdown(&mut out, &self.machine.synchronous_commit);
+        }
+        if let Some(notifications) = &self.notifications {
+            notifications.markdown(&mut out);
         }
         let _ = writeln!(out, "\nErrors: {}", self.errors);
         out

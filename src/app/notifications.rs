@@ -82,13 +82,15 @@ impl App {
     /// Makes delivery `id` due now again, re-enabling its target if a 410 disabled it.
     pub async fn redeliver(&self, id: i64) -> Result<DeliveryRecord> {
         let mut conn = self.autocommit().await?;
-        store::outbox::redeliver(&mut conn, id, Utc::now())
-            .await?
-            .ok_or_else(|| {
-                Error::Conflict(format!(
-                    "there is no delivery {id}; `firebreak notifications status` lists the failed ones"
-                ))
-            })
+        match store::outbox::redeliver(&mut conn, id).await? {
+            store::outbox::Redelivery::Due(record) => Ok(record),
+            store::outbox::Redelivery::InFlight => Err(Error::Conflict(format!(
+                "delivery {id} is being sent right now; resending it would send it twice"
+            ))),
+            store::outbox::Redelivery::Missing => Err(Error::Conflict(format!(
+                "there is no delivery {id}; `firebreak notifications status` lists the failed ones"
+            ))),
+        }
     }
 }
 

@@ -20,16 +20,16 @@ pub(super) fn load(path: &Path) -> Result<Outbound, Error> {
     config::load(path).map_err(Error::Config)
 }
 
-/// Registers the targets and runs the delivery worker until `shutdown`.
+/// Registers the targets and runs the delivery worker until `shutdown`; await the handle to
+/// let the sends in flight finish and be recorded.
 pub(super) async fn start(
     app: App,
     outbound: Outbound,
     shutdown: CancellationToken,
-) -> Result<(), Error> {
+) -> Result<tokio::task::JoinHandle<()>, Error> {
     let notifications = Notifications::new(outbound).map_err(Error::Config)?;
     let notifier = Notifier::register(app, notifications).await?;
-    tokio::spawn(notifier.run(shutdown));
-    Ok(())
+    Ok(tokio::spawn(notifier.run(shutdown)))
 }
 
 /// Runs a `notifications` command.

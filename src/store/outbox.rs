@@ -9,7 +9,19 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
+use crate::domain::notification::Subscription;
 use crate::store::Result;
+
+/// Lets the current transaction commit without waiting for its WAL to reach disk. Only for the
+/// workers' bookkeeping: the events themselves were committed durably by the writes that made
+/// them, and a fan-out, claim or outcome lost in a database crash is redone (at worst a
+/// delivery is sent again, which at-least-once allows).
+pub async fn relax_durability(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("set local synchronous_commit = off")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
 
 /// The channel the outbox trigger notifies when an event is recorded.
 pub const CHANNEL: &str = "firebreak_notifications";
@@ -23,6 +35,8 @@ pub struct TargetRegistration<'a> {
     pub kind: &'a str,
     /// A digest of its kind and URL.
     pub digest: String,
+    /// Which events it wants.
+    pub subscription: &'a Subscription,
 }
 
 /// A registered target as stored.
@@ -30,18 +44,19 @@ pub struct TargetRegistration<'a> {
 pub struct StoredTarget {
     /// Its name.
     pub name: String,
-    /// Events recorded before this are not sent to it.
-    pub first_seen_at: DateTime<Utc>,
     /// When it was disabled (410 Gone), if it was.
     pub disabled_at: Option<DateTime<Utc>>,
     /// Why.
     pub disabled_reason: Option<String>,
-    /// Until when the receiver asked to wait.
-    pub paused_until: Option<DateTime<Utc>>,
 }
 
-/// Registers `targets` (a target whose URL changed starts afresh: re-enabled, and only
-/// events from now on) and retires the targets no longer configured.
+/// Why deliveries meant for a target's old URL are dropped.
+const RECONFIGURED: &str =
+    "not sent: the target was pointed at another URL before this was delivered";
+
+/// Registers `targets` and retires the targets no longer configured. A target whose URL
+/// changed starts afresh: re-enabled, unpaused, only events from now on, and the deliveries
+/// still waiting for its old URL are failed (never sent to the new one).
 pub async fn register_targets(
     conn: &mut PgConnection,
     targets: &[TargetRegistration<'_>],
@@ -50,6 +65,8 @@ pub async fn register_targets(
     let names: Vec<&str> = targets.iter().map(|t| t.name).collect();
     let kinds: Vec<&str> = targets.iter().map(|t| t.kind).collect();
     let digests: Vec<&str> = targets.iter().map(|t| t.digest.as_str()).collect();
+    let subscriptions: Vec<Json<&Subscription>> =
+        targets.iter().map(|t| Json(t.subscription)).collect();
     sqlx::query(
         "update notification_target set retired_at = $2 \
          where retired_at is null and name <> all($1)",
@@ -58,26 +75,67 @@ pub async fn register_targets(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    sqlx::query(
+        "update notification_delivery d set state = 'failed', leased_until = null, \
+           last_error = $3 \
+         from unnest($1::text[], $2::text[]) as n(name, digest) \
+         where d.target = n.name and d.state = 'pending' and d.config_digest <> n.digest",
+    )
+    .bind(&names)
+    .bind(&digests)
+    .bind(RECONFIGURED)
+    .execute(&mut *conn)
+    .await?;
     let stored: Vec<StoredTarget> = sqlx::query_as(
-        "insert into notification_target as t (name, kind, config_digest, first_seen_at) \
-         select * , $4::timestamptz from unnest($1::text[], $2::text[], $3::text[]) \
+        "insert into notification_target as t (name, kind, config_digest, subscription, \
+           first_seen_at) \
+         select n.name, n.kind, n.digest, n.subscription, $5::timestamptz \
+           from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) \
+             as n(name, kind, digest, subscription) \
          on conflict (name) do update set kind = excluded.kind, \
-           config_digest = excluded.config_digest, retired_at = null, \
+           config_digest = excluded.config_digest, subscription = excluded.subscription, \
+           retired_at = null, \
            first_seen_at = case when t.config_digest = excluded.config_digest \
              then t.first_seen_at else excluded.first_seen_at end, \
            disabled_at = case when t.config_digest = excluded.config_digest \
              then t.disabled_at end, \
            disabled_reason = case when t.config_digest = excluded.config_digest \
-             then t.disabled_reason end \
-         returning name, first_seen_at, disabled_at, disabled_reason, paused_until",
+             then t.disabled_reason end, \
+           paused_until = case when t.config_digest = excluded.config_digest \
+             then t.paused_until end \
+         returning name, disabled_at, disabled_reason",
     )
     .bind(&names)
     .bind(&kinds)
     .bind(&digests)
+    .bind(&subscriptions)
     .bind(now)
     .fetch_all(conn)
     .await?;
     Ok(stored)
+}
+
+/// A configured target as fan-out sees it.
+#[derive(Debug, Clone, FromRow)]
+pub struct FanOutTarget {
+    /// Its name.
+    pub name: String,
+    /// The digest of its URL: deliveries are made for it.
+    pub config_digest: String,
+    /// Events recorded before this are not sent to it.
+    pub first_seen_at: DateTime<Utc>,
+    /// Which events it wants.
+    pub subscription: Json<Subscription>,
+}
+
+/// Every target some serving process configures (not retired), whichever process asks.
+pub async fn fan_out_targets(conn: &mut PgConnection) -> Result<Vec<FanOutTarget>> {
+    Ok(sqlx::query_as(
+        "select name, config_digest, first_seen_at, subscription from notification_target \
+         where retired_at is null order by name",
+    )
+    .fetch_all(conn)
+    .await?)
 }
 
 /// The incident as the event recorded it.
@@ -145,8 +203,8 @@ macro_rules! event_columns {
 mod deliveries;
 
 pub use deliveries::{
-    AttemptRecord, ClaimedDelivery, DeliveryUpdate, TargetStatus, claim_deliveries, disable_target,
-    next_due, pause_target, record_attempt, redeliver, status, troubled,
+    AttemptRecord, ClaimedDelivery, DeliveryUpdate, Redelivery, TargetStatus, claim_deliveries,
+    disable_target, next_due, pause_target, record_attempt, redeliver, status, troubled,
 };
 
 /// Claims up to `limit` events not yet fanned out, oldest first, locked until the
@@ -172,6 +230,8 @@ pub struct NewDelivery<'a> {
     pub incident_id: Uuid,
     /// The event's wire type.
     pub event_type: &'a str,
+    /// The digest of the target's URL it is made for.
+    pub config_digest: &'a str,
 }
 
 /// Creates the deliveries (due now) and marks the events fanned out.
@@ -185,18 +245,21 @@ pub async fn fan_out(
     let targets: Vec<&str> = deliveries.iter().map(|d| d.target).collect();
     let incidents: Vec<Uuid> = deliveries.iter().map(|d| d.incident_id).collect();
     let types: Vec<&str> = deliveries.iter().map(|d| d.event_type).collect();
+    let digests: Vec<&str> = deliveries.iter().map(|d| d.config_digest).collect();
     sqlx::query(
         "with made as (insert into notification_delivery (event_id, target, incident_id, \
-           event_type, state, next_attempt_at, created_at) \
-         select e, t, i, k, 'pending', $5, $5 \
-           from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[]) as d(e, t, i, k) \
+           event_type, config_digest, state, next_attempt_at, created_at) \
+         select e, t, i, k, g, 'pending', $6, $6 \
+           from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[]) \
+             as d(e, t, i, k, g) \
          on conflict on constraint notification_delivery_once do nothing) \
-         update notification_event set fanned_out_at = $5 where id = any($6)",
+         update notification_event set fanned_out_at = $6 where id = any($7)",
     )
     .bind(ids)
     .bind(targets)
     .bind(incidents)
     .bind(types)
+    .bind(digests)
     .bind(now)
     .bind(events)
     .execute(conn)
@@ -243,12 +306,13 @@ pub async fn record_overdue_items(conn: &mut PgConnection, now: DateTime<Utc>) -
     Ok(done)
 }
 
-/// Deletes events recorded before `before` whose deliveries are all settled (their
-/// deliveries and ledger go with them); returns how many went.
+/// Deletes events recorded before `before` with no delivery still pending (their deliveries
+/// and ledger go with them), fanned out or not (no process may have wanted them); returns how
+/// many went.
 pub async fn prune(conn: &mut PgConnection, before: DateTime<Utc>, batch: i64) -> Result<u64> {
     Ok(sqlx::query(
         "delete from notification_event where id in (select e.id from notification_event e \
-           where e.recorded_at < $1 and e.fanned_out_at is not null \
+           where e.recorded_at < $1 \
              and not exists (select 1 from notification_delivery d \
                              where d.event_id = e.id and d.state = 'pending') \
            limit $2)",

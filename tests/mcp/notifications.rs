@@ -7,6 +7,7 @@ mod formats;
 mod operators;
 mod processes;
 mod retries;
+mod routing;
 mod signed;
 
 use std::path::PathBuf;

@@ -14,7 +14,11 @@ use super::{Event, EventDetail, EventType};
 /// - `severities`: the incident's severity must be one of them; a severity change passes when
 ///   either side is one of them, so a SEV1 subscriber hears that SEV1 was lowered.
 /// - `services`: the incident must affect at least one of them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Stored with its target (as JSON with these keys), so that every process fans events out by
+/// the same rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Subscription {
     /// The event types wanted (empty: all).
     pub events: Vec<EventType>,

@@ -18,57 +18,70 @@ pub struct ClaimedDelivery {
     pub target: String,
     /// This attempt's number (1 for the first).
     pub attempt: i32,
-    /// When the delivery was created (retries stop a day after).
-    pub created_at: DateTime<Utc>,
+    /// Seconds since the delivery was created (retries stop `give_up_after` after), by the
+    /// database's clock.
+    pub age_seconds: f64,
     /// The event.
     #[sqlx(flatten)]
     pub event: StoredEvent,
 }
 
-/// Claims up to `limit` deliveries due at `now` to the named targets (not disabled, not
-/// paused), leasing them until `leased_until`: a worker that dies lets them go by itself.
+/// Claims up to `limit` deliveries due now for target `name` as configured with `digest`
+/// (not disabled, not paused, not reconfigured since), leasing them for `lease_seconds`: a
+/// worker that dies lets them go by itself. Times are the database's, so the clocks of the
+/// processes sharing the work need not agree.
 pub async fn claim_deliveries(
     conn: &mut PgConnection,
-    targets: &[String],
-    now: DateTime<Utc>,
-    leased_until: DateTime<Utc>,
+    name: &str,
+    digest: &str,
+    lease_seconds: f64,
     limit: i64,
 ) -> Result<Vec<ClaimedDelivery>> {
     const SQL: &str = concat!(
         "with due as (select d.id from notification_delivery d \
            join notification_target t on t.name = d.target \
-           where d.state = 'pending' and d.next_attempt_at <= $2 \
-             and (d.leased_until is null or d.leased_until <= $2) and d.target = any($1) \
-             and t.disabled_at is null and (t.paused_until is null or t.paused_until <= $2) \
+           where d.target = $1 and d.state = 'pending' and d.next_attempt_at <= now() \
+             and (d.leased_until is null or d.leased_until <= now()) \
+             and d.config_digest = $2 and t.config_digest = $2 and t.disabled_at is null \
+             and (t.paused_until is null or t.paused_until <= now()) \
            order by d.next_attempt_at limit $4 for update of d skip locked), \
-         claimed as (update notification_delivery d set leased_until = $3, \
-           attempts = d.attempts + 1 from due where d.id = due.id \
-           returning d.id, d.target, d.attempts, d.created_at, d.event_id) \
-         select c.id as delivery_id, c.target, c.attempts as attempt, c.created_at, ",
+         claimed as (update notification_delivery d \
+           set leased_until = now() + $3 * interval '1 second', attempts = d.attempts + 1 \
+           from due where d.id = due.id \
+           returning d.id, d.target, d.attempts, \
+             extract(epoch from now() - d.created_at)::float8 as age_seconds, d.event_id) \
+         select c.id as delivery_id, c.target, c.attempts as attempt, c.age_seconds, ",
         event_columns!("e"),
         " from claimed c join notification_event e on e.id = c.event_id"
     );
     Ok(sqlx::query_as(SQL)
-        .bind(targets)
-        .bind(now)
-        .bind(leased_until)
+        .bind(name)
+        .bind(digest)
+        .bind(lease_seconds)
         .bind(limit)
         .fetch_all(conn)
         .await?)
 }
 
-/// When the next delivery to the named targets falls due (lease, pause and disabling
-/// considered), if any is waiting.
+/// Seconds until the next delivery to the targets (`names[i]` as configured with
+/// `digests[i]`) falls due, lease and pause considered (0 when one is due now), by the
+/// database's clock; `None` when none is waiting.
 pub async fn next_due(
     conn: &mut PgConnection,
-    targets: &[String],
-) -> Result<Option<DateTime<Utc>>> {
+    names: &[String],
+    digests: &[String],
+) -> Result<Option<f64>> {
     Ok(sqlx::query_scalar(
-        "select min(greatest(d.next_attempt_at, d.leased_until, t.paused_until)) \
-         from notification_delivery d join notification_target t on t.name = d.target \
-         where d.state = 'pending' and d.target = any($1) and t.disabled_at is null",
+        "select greatest(0, extract(epoch from \
+           min(greatest(d.next_attempt_at, d.leased_until, t.paused_until)) - now()))::float8 \
+         from unnest($1::text[], $2::text[]) as n(name, digest) \
+         join notification_target t on t.name = n.name and t.config_digest = n.digest \
+           and t.disabled_at is null \
+         join notification_delivery d on d.target = n.name and d.state = 'pending' \
+           and d.config_digest = n.digest",
     )
-    .bind(targets)
+    .bind(names)
+    .bind(digests)
     .fetch_one(conn)
     .await?)
 }
@@ -97,8 +110,8 @@ pub struct AttemptRecord<'a> {
 pub struct DeliveryUpdate<'a> {
     /// Its new state.
     pub state: DeliveryState,
-    /// When to try again (pending).
-    pub next_attempt_at: DateTime<Utc>,
+    /// How long from now to try again (pending).
+    pub retry_in: std::time::Duration,
     /// The error to show.
     pub error: Option<&'a str>,
 }
@@ -114,9 +127,10 @@ pub async fn record_attempt(
         "with ledger as (insert into notification_attempt (delivery_id, attempt, started_at, \
            latency_ms, status, error, worker) values ($1, $2, $3, $4, $5, $6, $7) \
            on conflict do nothing) \
-         update notification_delivery set state = $8, next_attempt_at = $9, leased_until = null, \
+         update notification_delivery set state = $8, \
+           next_attempt_at = now() + $9 * interval '1 second', leased_until = null, \
            last_status = $5, last_error = $10, \
-           delivered_at = case when $8 = 'delivered' then $3 + $4 * interval '1 millisecond' end \
+           delivered_at = case when $8 = 'delivered' then now() end \
          where id = $1 and attempts = $2 and state = 'pending'",
     )
     .bind(attempt.delivery_id)
@@ -127,7 +141,7 @@ pub async fn record_attempt(
     .bind(attempt.error)
     .bind(attempt.worker)
     .bind(update.state.as_str())
-    .bind(update.next_attempt_at)
+    .bind(update.retry_in.as_secs_f64())
     .bind(update.error)
     .execute(conn)
     .await?;
@@ -153,43 +167,65 @@ pub async fn disable_target(
     Ok(())
 }
 
-/// Holds every delivery to a target until `until` (the receiver's Retry-After).
-pub async fn pause_target(conn: &mut PgConnection, name: &str, until: DateTime<Utc>) -> Result<()> {
+/// Holds every delivery to a target for `wait` from now (the receiver's Retry-After).
+pub async fn pause_target(
+    conn: &mut PgConnection,
+    name: &str,
+    wait: std::time::Duration,
+) -> Result<()> {
     sqlx::query(
-        "update notification_target set paused_until = greatest(paused_until, $2) where name = $1",
+        "update notification_target set paused_until = \
+           greatest(paused_until, now() + $2 * interval '1 second') where name = $1",
     )
     .bind(name)
-    .bind(until)
+    .bind(wait.as_secs_f64())
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Makes a delivery due now again (re-enabling its target); `None` if there is no such
-/// delivery.
-pub async fn redeliver(
-    conn: &mut PgConnection,
-    id: i64,
-    now: DateTime<Utc>,
-) -> Result<Option<DeliveryRecord>> {
+/// What asking to resend a delivery came to.
+#[derive(Debug, Clone)]
+pub enum Redelivery {
+    /// Due now (its target re-enabled and unpaused, and pointed at the target's current URL).
+    Due(DeliveryRecord),
+    /// A worker is sending it right now; resending would send it twice.
+    InFlight,
+    /// No such delivery.
+    Missing,
+}
+
+/// Makes a delivery due now again, unless a worker holds it.
+pub async fn redeliver(conn: &mut PgConnection, id: i64) -> Result<Redelivery> {
     let row: Option<Json<DeliveryRecord>> = sqlx::query_scalar(
-        "with again as (update notification_delivery set state = 'pending', \
-           next_attempt_at = $2, created_at = $2, leased_until = null, delivered_at = null \
-           where id = $1 returning *), \
+        "with again as (update notification_delivery d set state = 'pending', \
+           next_attempt_at = now(), created_at = now(), leased_until = null, \
+           delivered_at = null, config_digest = t.config_digest \
+           from notification_target t \
+           where d.id = $1 and t.name = d.target \
+             and not (d.state = 'pending' and d.leased_until > now()) returning d.*), \
          enabled as (update notification_target t set disabled_at = null, \
-           disabled_reason = null from again where t.name = again.target) \
+           disabled_reason = null, paused_until = null from again where t.name = again.target) \
          select json_build_object('id', id, 'target', target, 'event_type', event_type, \
            'state', state, 'attempts', attempts, 'last_status', last_status, \
            'last_error', last_error, 'next_attempt_at', next_attempt_at) from again",
     )
     .bind(id)
-    .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
-    if row.is_some() {
+    if let Some(Json(record)) = row {
         notify(conn).await?;
+        return Ok(Redelivery::Due(record));
     }
-    Ok(row.map(|Json(record)| record))
+    let exists: Option<i64> =
+        sqlx::query_scalar("select id from notification_delivery where id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(match exists {
+        Some(_) => Redelivery::InFlight,
+        None => Redelivery::Missing,
+    })
 }
 
 /// Per target: deliveries by state, the last success, and how it stands.
