@@ -128,12 +128,31 @@ pub struct UpdateDraft {
 }
 
 /// Who an update must not name when it is public: the incident's role holders and the
-/// principals that wrote on it.
+/// principals of the people that wrote on it.
 #[derive(Debug, Clone, Default)]
 pub struct PeopleOnIncident {
-    /// Names, as recorded (role assignees, writers' principals).
+    /// Names, as recorded (role assignees such as `Alice Chen (SRE)`, writers' principals such
+    /// as `alice.smith` or `bob@example.com`). Each is checked by its parts of 3 letters or more;
+    /// generic principals ([`GENERIC_PRINCIPALS`]) and the status page's components are not.
     pub names: Vec<String>,
 }
+
+/// Principals and name parts that name a role or a machine, not a person, and are ordinary
+/// words in an update (`API errors`, `the web app`).
+pub const GENERIC_PRINCIPALS: &[&str] = &[
+    "local",
+    "root",
+    "admin",
+    "bot",
+    "ci",
+    "ops",
+    "api",
+    "app",
+    "web",
+    "firebreak",
+    "sre",
+    "oncall",
+];
 
 /// A checked update: the message and its structured part.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,11 +192,12 @@ impl UpdateDraft {
         let public_title = match audience {
             Audience::Public => {
                 check_public_services(&services, public_services)?;
-                check_no_names(&message, people)?;
+                check_no_names_in("message", &message, people, public_services)?;
                 Some(public_title(
                     self.public_title,
                     previous_public_title,
                     people,
+                    public_services,
                 )?)
             }
             _ if self.public_title.is_some() => {
@@ -301,66 +321,93 @@ fn check_public_services(
     Ok(())
 }
 
-/// Refuses a public text that names someone working the incident, or an email address or
-/// `@mention`.
+/// Refuses a public text that names someone working the incident (any part of their name of 3
+/// letters or more, as a whole word, in any case), or an email address or `@mention` (an `@`
+/// followed by a letter: `next update @ 14:00` is fine). Names that are services on the status
+/// page, and generic principals, are not looked for.
 fn check_no_names_in(
     field: &str,
     text: &str,
     people: &PeopleOnIncident,
+    public_services: &[String],
 ) -> Result<(), ValidationError> {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '_' || c == '-' || c == '@'))
-        .map(|w| w.trim_matches(|c: char| c == '.' || c == '-' || c == '_'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    if let Some(word) = words
-        .iter()
-        .find(|w| w.starts_with('@') || (w.contains('@') && w.contains('.')))
-    {
-        return Err(ValidationError::new(
+    let refuse = |what: String| {
+        ValidationError::new(
             field,
             format!(
-                "names a person or address (`{word}`); public updates carry no names: say what is affected and what is being done"
+                "names {what}; public updates carry no names: say what is affected and what is being done"
             ),
-        ));
+        )
+    };
+    if let Some(mention) = mention(text) {
+        return Err(refuse(format!("a person or address (`{mention}`)")));
     }
+    let lower = text.to_lowercase();
+    let words: std::collections::HashSet<&str> = lower
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let ignored = |word: &str| {
+        GENERIC_PRINCIPALS.contains(&word)
+            || public_services.iter().any(|s| s.eq_ignore_ascii_case(word))
+    };
     for name in &people.names {
-        let name = name.to_lowercase();
-        // Short principals (`ci`, `bot`) would match ordinary words: only names of 3+ letters.
-        if name.chars().count() < 3 {
+        let name = name.trim().to_lowercase();
+        if ignored(&name) {
             continue;
         }
-        let hit = words.iter().any(|w| *w == name)
-            || (name.contains(' ') && lower.contains(&name))
-            || name
-                .split_once('@')
-                .is_some_and(|(local, _)| local.len() >= 3 && words.contains(&local));
-        if hit {
-            return Err(ValidationError::new(
-                field,
-                format!(
-                    "names `{name}`, who is working the incident; public updates carry no names: say what is affected and what is being done"
-                ),
-            ));
+        // An email address is its local part; `alice.smith`, `alice_smith`, `Alice Chen (SRE)`
+        // and `Chen, Alice` are their parts.
+        let local = match name.split_once('@') {
+            Some((local, _)) if !local.is_empty() => local,
+            Some((_, handle)) => handle,
+            None => name.as_str(),
+        };
+        let part = local
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|part| part.chars().count() >= 3 && !ignored(part))
+            .find(|part| words.contains(part));
+        if let Some(part) = part {
+            return Err(refuse(format!(
+                "`{part}` (of `{name}`, who is working the incident)"
+            )));
         }
     }
     Ok(())
 }
 
-fn check_no_names(message: &str, people: &PeopleOnIncident) -> Result<(), ValidationError> {
-    check_no_names_in("message", message, people)
+/// The first `@mention` or email address in `text`: an `@` followed by a letter, with the
+/// word around it.
+fn mention(text: &str) -> Option<&str> {
+    let (at, _) = text.char_indices().find(|&(i, c)| {
+        c == '@'
+            && text[i + 1..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphabetic)
+    })?;
+    let is_part = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@');
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !is_part(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text[at + 1..]
+        .find(|c: char| !is_part(c))
+        .map_or(text.len(), |i| at + 1 + i);
+    Some(text[start..end].trim_end_matches(['.', '-', '_']))
 }
 
 fn public_title(
     given: Option<String>,
     previous: Option<&str>,
     people: &PeopleOnIncident,
+    public_services: &[String],
 ) -> Result<String, ValidationError> {
     match given {
         Some(title) => {
             let title = validation::title("public_title", &title)?;
-            check_no_names_in("public_title", &title, people)?;
+            check_no_names_in("public_title", &title, people, public_services)?;
             Ok(title)
         }
         None => previous.map(str::to_owned).ok_or_else(|| {

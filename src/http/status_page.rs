@@ -2,13 +2,14 @@
 //! summary) and `GET /status/feed.atom`. Open to anyone, without a bearer token, but behind the
 //! same `Host` allow-list as `/mcp`, a token bucket per client (429 with `Retry-After` when it
 //! is empty) and a cache of a few seconds, so a crowd of visitors during an outage costs the
-//! database one read per [`CACHE_FOR`]. When the database cannot be read, the last page read is
-//! served (it says when it was last updated).
+//! database one read per [`CACHE_FOR`]. One request at a time reads the database, for at most
+//! [`READ_TIMEOUT`]; meanwhile (and when the read fails or is slow) the last page read is served
+//! (it says when it was last updated). Only the very first visitors wait for a read.
 
 mod rate_limit;
 mod render;
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,6 +35,10 @@ pub const CACHE_FOR: Duration = Duration::from_secs(5);
 pub const BURST: u32 = 120;
 /// Requests a client regains per second.
 pub const REFILL_PER_SECOND: f64 = 2.0;
+/// Longest a read of the page may take; then the last page is served (or a 503).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most renderings kept per read of the page (by format and host).
+const MAX_RENDERED: usize = 16;
 
 /// The routes, for `app`'s updates and `config`'s components, answering only requests whose
 /// `Host` is one of `hosts` (as `/mcp` does).
@@ -44,7 +49,8 @@ pub(super) fn router(app: App, config: Arc<PageConfig>, hosts: Vec<String>) -> R
         hosts,
         limiter: RateLimiter::new(BURST, REFILL_PER_SECOND),
         templates: Templates::new(),
-        cache: tokio::sync::Mutex::new(Cached::default()),
+        cache: Mutex::new(Cached::default()),
+        refresh: Arc::new(tokio::sync::Mutex::new(())),
     }));
     Router::new()
         .route("/status", get(html))
@@ -63,7 +69,10 @@ struct Inner {
     hosts: Vec<String>,
     limiter: RateLimiter,
     templates: Templates,
-    cache: tokio::sync::Mutex<Cached>,
+    /// The last read (held only to copy or replace it, never across an await).
+    cache: Mutex<Cached>,
+    /// Held by the one request (or background task) reading the database.
+    refresh: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Default)]
@@ -76,8 +85,18 @@ struct Cached {
 /// One read of the page and its renderings, made on first demand.
 struct Snapshot {
     page: Page,
-    /// Rendered bodies by format and origin (origins come from allowed hosts, so they are few).
-    rendered: Mutex<HashMap<(Format, String), Bytes>>,
+    /// Rendered bodies, oldest first: at most [`MAX_RENDERED`].
+    rendered: Mutex<VecDeque<Rendered>>,
+}
+
+/// One rendering of a snapshot.
+struct Rendered {
+    format: Format,
+    /// The host it was rendered for (normalised, without port; empty with a public URL).
+    host: String,
+    /// The origin its links use.
+    origin: String,
+    body: Bytes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,24 +170,31 @@ impl StatusPage {
                 .insert(header::RETRY_AFTER, HeaderValue::from(CACHE_FOR.as_secs()));
             return response;
         };
-        let base = self.origin(headers);
-        let key = (format, base);
+        let (host, origin) = self.origin(headers);
         let cached = snapshot
             .rendered
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned();
+            .iter()
+            .find(|r| r.format == format && r.host == host && r.origin == origin)
+            .map(|r| r.body.clone());
         let body = match cached {
             Some(body) => body,
-            None => match self.render(&snapshot.page, format, &key.1) {
+            None => match self.render(&snapshot.page, format, &origin) {
                 Ok(body) => {
                     let body = Bytes::from(body);
-                    snapshot
-                        .rendered
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(key, body.clone());
+                    let mut rendered = snapshot.rendered.lock().unwrap_or_else(|e| e.into_inner());
+                    // One rendering per format and host: another port replaces it.
+                    rendered.retain(|r| !(r.format == format && r.host == host));
+                    while rendered.len() >= MAX_RENDERED {
+                        rendered.pop_front();
+                    }
+                    rendered.push_back(Rendered {
+                        format,
+                        host,
+                        origin,
+                        body: body.clone(),
+                    });
                     body
                 }
                 Err(err) => {
@@ -191,44 +217,102 @@ impl StatusPage {
         }
     }
 
-    /// The page read at most [`CACHE_FOR`] ago, reading it again if it is older. One request
-    /// reads while the others wait for its result. `None` when it could not be read and no
-    /// earlier read exists.
+    /// The page to serve: the last one read, reading it again (once, in the background) when it
+    /// is older than [`CACHE_FOR`]. Only when no page was ever read do requests wait for a read.
+    /// `None` when none could be read.
     async fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        let mut cached = self.0.cache.lock().await;
-        // Fresh, or a failed read tried less than CACHE_FOR ago (a database that is down is not
-        // asked again on every request).
-        if cached.read_at.is_some_and(|at| at.elapsed() < CACHE_FOR) {
-            return cached.snapshot.clone();
+        let (current, fresh) = self.cached();
+        if fresh {
+            return current;
         }
-        cached.read_at = Some(Instant::now());
-        match self.0.app.status_page(&self.0.config).await {
-            Ok(page) => {
-                let snapshot = Arc::new(Snapshot {
-                    page,
-                    rendered: Mutex::new(HashMap::new()),
-                });
-                cached.snapshot = Some(snapshot.clone());
-                Some(snapshot)
+        match self.0.refresh.clone().try_lock_owned() {
+            Ok(guard) => {
+                // A read may have ended between the look and the lock.
+                let (current, fresh) = self.cached();
+                if fresh {
+                    return current;
+                }
+                if current.is_some() {
+                    let page = self.clone();
+                    tokio::spawn(async move {
+                        let _reading = guard;
+                        page.read().await;
+                    });
+                    return current;
+                }
+                let _reading = guard;
+                self.read().await
             }
-            Err(err) => {
-                tracing::warn!(error = %err, "status page: the updates could not be read; serving the last page read");
-                cached.snapshot.clone()
+            // Another request is reading: serve the last page, or wait for the first one.
+            Err(_) if current.is_some() => current,
+            Err(_) => {
+                let _waited = self.0.refresh.lock().await;
+                self.cached().0
             }
         }
     }
 
-    /// The page's origin for absolute links: the configured public URL, or the request's host.
-    fn origin(&self, headers: &HeaderMap) -> String {
-        if let Some(url) = &self.0.config.public_url {
-            return url.trim_end_matches('/').to_owned();
-        }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
+    /// The last page read, and whether the database was read (or tried) less than
+    /// [`CACHE_FOR`] ago (a database that is down is not asked again on every request).
+    fn cached(&self) -> (Option<Arc<Snapshot>>, bool) {
+        let cached = self.0.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = cached.read_at.is_some_and(|at| at.elapsed() < CACHE_FOR);
+        (cached.snapshot.clone(), fresh)
     }
+
+    /// Reads the page from the database (for at most [`READ_TIMEOUT`]) and keeps it; the last
+    /// page read when that fails.
+    async fn read(&self) -> Option<Arc<Snapshot>> {
+        let read = tokio::time::timeout(READ_TIMEOUT, self.0.app.status_page(&self.0.config)).await;
+        let mut cached = self.0.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cached.read_at = Some(Instant::now());
+        match read {
+            Ok(Ok(page)) => {
+                cached.snapshot = Some(Arc::new(Snapshot {
+                    page,
+                    rendered: Mutex::new(VecDeque::new()),
+                }));
+            }
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "status page: the updates could not be read; serving the last page read");
+            }
+            Err(_) => {
+                tracing::warn!(
+                    timeout_ms = READ_TIMEOUT.as_millis() as u64,
+                    "status page: reading the updates took too long; serving the last page read"
+                );
+            }
+        }
+        cached.snapshot.clone()
+    }
+
+    /// The request's host and the page's origin (see [`origin_of`]).
+    fn origin(&self, headers: &HeaderMap) -> (String, String) {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        origin_of(self.0.config.public_url.as_deref(), host)
+    }
+}
+
+/// The request's host (normalised: lower case, without port; empty when a public URL is
+/// configured), which renderings are kept by, and the page's origin for absolute links: the
+/// configured public URL, or the request's host and port.
+fn origin_of(public_url: Option<&str>, host: Option<&str>) -> (String, String) {
+    if let Some(url) = public_url {
+        return (String::new(), url.trim_end_matches('/').to_owned());
+    }
+    let (host, port) = host
+        .and_then(authority)
+        .unwrap_or_else(|| ("localhost".to_owned(), None));
+    let name = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.clone()
+    };
+    let origin = match port {
+        Some(port) => format!("http://{name}:{port}"),
+        None => format!("http://{name}"),
+    };
+    (host, origin)
 }
 
 fn respond(format: Format, body: Bytes) -> Response {

@@ -359,3 +359,71 @@ async fn bad_updates_are_refused_naming_the_field() {
     );
     assert_eq!(missing.code, "not_found");
 }
+
+#[tokio::test]
+async fn only_people_count_as_names_and_every_part_of_a_name_does() {
+    let db = TestDb::new().await;
+    let client = client_with_page(&db, "alice.smith").await;
+    let declared = ok(call(
+        &client,
+        "declare_incident",
+        json!({"title": "Checkout errors", "severity": "SEV2", "services": ["billing"]}),
+    )
+    .await);
+    let incident = declared["incident"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(call(
+        &client,
+        "assign_role",
+        json!({"incident": incident, "role": "commander", "assignee": "Dana Whitfield (SRE)"}),
+    )
+    .await);
+    // A person whose principal is one of the incident's services, and an alert source.
+    let billing = client_with_page(&db, "billing").await;
+    ok(call(
+        &billing,
+        "add_timeline_entry",
+        json!({"incident": incident, "kind": "note", "body": "looking"}),
+    )
+    .await);
+    let number: i64 = incident.trim_start_matches("INC-").parse().unwrap();
+    sqlx::query(
+        "insert into timeline_entry (id, incident_id, kind, body, occurred_at, recorded_at, \
+         visibility, actor_principal, actor_channel) \
+         select $1, id, 'note', 'Payments error rate high', now(), now(), 'internal', \
+         'payments', 'webhook' from incident where number = $2",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(number)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    for message in [
+        "Whitfield, Dana is rolling back",
+        "Dana is rolling back",
+        "Alice Smith has a fix",
+    ] {
+        let refused = failure(
+            call(
+                &client,
+                "post_status_update",
+                public_update(&incident, message),
+            )
+            .await,
+        );
+        assert_eq!(refused.details["field"], "message", "{message}");
+    }
+    ok(call(
+        &client,
+        "post_status_update",
+        public_update(
+            &incident,
+            "Payments and billing are slow for some; our SRE team is rolling back. \
+             Next update @ 14:00.",
+        ),
+    )
+    .await);
+}

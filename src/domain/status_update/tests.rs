@@ -85,6 +85,95 @@ fn public_updates_name_no_one() {
     );
 }
 
+fn refused(message: &str, people: &PeopleOnIncident) -> bool {
+    draft("public", message)
+        .check(&public(), None, people, now())
+        .is_err_and(|e| e.field == "message")
+}
+
+fn named(names: &[&str]) -> PeopleOnIncident {
+    PeopleOnIncident {
+        names: names.iter().map(|n| (*n).to_owned()).collect(),
+    }
+}
+
+#[test]
+fn any_part_of_a_name_is_refused_as_a_whole_word() {
+    let people = named(&[
+        "Alice Chen (SRE)",
+        "alice.smith",
+        "dana_w@example.com",
+        "@evan",
+    ]);
+    for message in [
+        "Alice is fixing it",
+        "Chen is rolling back",
+        "Escalated to Chen, Alice",
+        "Alice  Chen is on it",
+        "ALICE CHEN (SRE) is on it",
+        "Alice Smith has a fix",
+        "smith's fix is rolling out",
+        "ask alice.smith",
+        "Dana is watching the graphs",
+        "Evan deployed a fix",
+    ] {
+        assert!(refused(message, &people), "{message}");
+    }
+    // The title is checked too.
+    let mut d = draft("public", "A fix is rolling out");
+    d.public_title = Some("Chen's checkout outage".into());
+    let err = d.check(&public(), None, &people, now()).err();
+    assert!(err.is_some_and(|e| e.field == "public_title"));
+    // Only whole words: names inside other words, and decorations, are fine.
+    for message in [
+        "Chenille orders are delayed; Malice is not suspected",
+        "Our SRE team is investigating",
+        "A fix for the W series is rolling out",
+    ] {
+        assert!(!refused(message, &people), "{message}");
+    }
+}
+
+#[test]
+fn generic_and_service_principals_refuse_no_ordinary_text() {
+    let people = named(&[
+        "api",
+        "web",
+        "ops",
+        "app",
+        "local",
+        "root",
+        "admin",
+        "bot",
+        "firebreak",
+        "checkout",
+        "ci",
+    ]);
+    for message in [
+        "API errors are elevated; the web app and checkout are slow",
+        "Our ops team is rolling back the app; local caches are warm",
+        "The root cause is a bot flood; admin pages are unaffected",
+        "Firebreak CI checks pass again",
+    ] {
+        assert!(!refused(message, &people), "{message}");
+    }
+}
+
+#[test]
+fn only_an_at_followed_by_a_letter_is_a_mention() {
+    let people = named(&[]);
+    for message in [
+        "Next update @ 14:00",
+        "Errors peaked @14:05 UTC",
+        "Error rate @ 5%",
+    ] {
+        assert!(!refused(message, &people), "{message}");
+    }
+    for message in ["cc @carol", "write to help@example.com", "thanks,@dave"] {
+        assert!(refused(message, &people), "{message}");
+    }
+}
+
 #[test]
 fn public_updates_name_only_public_components() {
     let mut d = draft("public", "x");

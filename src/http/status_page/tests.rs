@@ -152,3 +152,23 @@ fn hosts_are_checked_as_for_mcp() {
 fn control_characters_are_dropped() {
     assert_eq!(clean("a\u{0}b\u{1b}c\td\ne\u{FFFF}"), "abc\td\ne");
 }
+
+#[test]
+fn renderings_are_kept_by_the_normalised_host_without_its_port() {
+    assert_eq!(
+        origin_of(None, Some("Status.Example.COM:8443")),
+        (
+            "status.example.com".into(),
+            "http://status.example.com:8443".into()
+        )
+    );
+    assert_eq!(
+        origin_of(None, Some("[::1]:80")),
+        ("::1".into(), "http://[::1]:80".into())
+    );
+    assert_eq!(origin_of(None, Some("localhost:1")).0, "localhost");
+    assert_eq!(
+        origin_of(Some("https://status.example.com/"), Some("localhost:9")),
+        (String::new(), "https://status.example.com".into())
+    );
+}
