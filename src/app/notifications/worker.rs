@@ -19,6 +19,8 @@ use crate::store::outbox;
 
 /// The shortest wait between two rounds of the loop.
 const MIN_WAIT: Duration = Duration::from_millis(20);
+/// How long a wake-up waits for more events before a round.
+const GATHER: Duration = Duration::from_millis(25);
 /// Most deliveries in flight to one target, so a hung receiver cannot hold every slot.
 const MAX_IN_FLIGHT_PER_TARGET: usize = 16;
 /// How much longer than the send's timeout a claimed delivery stays with its worker: room for
@@ -241,18 +243,24 @@ impl InFlight {
     }
 }
 
-/// Waits for an outbox notice, or `patience`; false when the listener broke. Notices already
-/// buffered are drained, so a burst of events costs one round, not one per event.
+/// Waits for an outbox notice, or `patience`; false when the listener broke. After a notice it
+/// waits [`GATHER`] more and drains the notices buffered meanwhile, so a burst of events costs
+/// one round, not one per event.
 async fn wait_for_notice(listener: &mut Option<PgListener>, patience: Duration) -> bool {
     let Some(active) = listener else {
         tokio::time::sleep(patience).await;
         return false;
     };
     let woken = match tokio::time::timeout(patience, active.try_recv()).await {
-        Err(_elapsed) => true,
+        Err(_elapsed) => return true,
         Ok(Ok(Some(_))) => true,
         Ok(Ok(None)) | Ok(Err(_)) => false,
     };
+    if woken {
+        // Events come in bursts (one per write): gather them, so one round fans out and
+        // claims many, and the worker takes less from the writes it competes with.
+        tokio::time::sleep(GATHER).await;
+    }
     while active.next_buffered().is_some() {}
     woken
 }
