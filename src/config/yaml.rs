@@ -1,5 +1,5 @@
 //! Decoding the operator's YAML files (alerting, notifications) with errors that name the line
-//! and the field: `line 6: `targets[0].events[1]`: unknown variant …`.
+//! and the field, e.g. ``line 6: `targets[0].events[1]`: unknown variant …``.
 
 use serde::de::DeserializeOwned;
 
