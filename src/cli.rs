@@ -56,8 +56,20 @@ pub enum Error {
     Tool(String),
 }
 
-/// The use-case settings from the serve options (reads the postmortem template file).
-fn settings(args: &CallArgs) -> Result<Settings, Error> {
+/// The notifications file the options name, read and checked.
+fn outbound(args: &CallArgs) -> Result<Option<crate::integrations::notify::Outbound>, Error> {
+    args.notifications
+        .as_deref()
+        .map(notifications::load)
+        .transpose()
+}
+
+/// The use-case settings from the options (reads the postmortem template file), with the
+/// status page of the notifications file when there is one.
+fn settings(
+    args: &CallArgs,
+    outbound: Option<&crate::integrations::notify::Outbound>,
+) -> Result<Settings, Error> {
     let postmortem_template = match &args.postmortem_template {
         Some(path) => {
             let template = std::fs::read_to_string(path).map_err(|err| {
@@ -74,10 +86,7 @@ fn settings(args: &CallArgs) -> Result<Settings, Error> {
         }
         None => None,
     };
-    let status_page = match &args.notifications {
-        Some(path) => notifications::load(path)?.status_page,
-        None => crate::domain::status_page::PageConfig::default(),
-    };
+    let status_page = outbound.map(|o| o.status_page.clone()).unwrap_or_default();
     crate::integrations::runbook_fetch::check_allow_list(&args.runbook_hosts)
         .map_err(|reason| Error::Config(format!("FIREBREAK_RUNBOOK_HOSTS: {reason}")))?;
     Ok(Settings {
@@ -183,14 +192,9 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         None => None,
     };
     let alerting = args.alerting.as_deref().map(alerting::load).transpose()?;
-    let outbound = args
-        .calls
-        .notifications
-        .as_deref()
-        .map(notifications::load)
-        .transpose()?;
+    let outbound = outbound(&args.calls)?;
     let (pool, cluster) = connect_with_cluster(database, Some(args.calls.call_timeout)).await?;
-    let mut settings = settings(&args.calls)?;
+    let mut settings = settings(&args.calls, outbound.as_ref())?;
     let sources = http::hooks::SourcesHandle::default();
     if let Some(alerting) = alerting {
         tracing::info!(

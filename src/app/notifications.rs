@@ -56,7 +56,7 @@ impl Notifications {
     }
 
     fn target(&self, name: &str) -> Option<&Target> {
-        self.outbound.targets.iter().find(|t| t.name == name)
+        self.outbound.target(name)
     }
 
     fn incident_url(&self, number: i64) -> Option<String> {

@@ -40,15 +40,6 @@ pub struct DeliveryRecord {
 }
 
 impl DeliveryRecord {
-    /// True when something went wrong with it: failed, gone, or pending after a failed attempt.
-    pub fn is_troubled(&self) -> bool {
-        match self.state {
-            DeliveryState::Delivered => false,
-            DeliveryState::Pending => self.attempts > 0,
-            DeliveryState::Failed | DeliveryState::Gone => true,
-        }
-    }
-
     /// One line for the brief: what failed, how, and what happens next.
     pub fn line(&self) -> String {
         let how = match (self.last_status, &self.last_error) {

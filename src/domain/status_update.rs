@@ -110,17 +110,17 @@ pub const SERVICES_MAX: usize = 50;
 /// Furthest a next update may be promised.
 pub const NEXT_UPDATE_MAX: chrono::Duration = chrono::Duration::days(7);
 
-/// An update as a caller sends it, before checking.
-#[derive(Debug, Clone, Default)]
+/// An update as a caller sends it (its words already parsed), before checking.
+#[derive(Debug, Clone)]
 pub struct UpdateDraft {
     /// Who it is for (required).
-    pub audience: Option<String>,
+    pub audience: Audience,
     /// Where the response stands (required).
-    pub status: Option<String>,
+    pub status: PageStatus,
     /// The message (required, markdown).
     pub message: String,
     /// Affected services: `(service, state)`.
-    pub services: Vec<(String, String)>,
+    pub services: Vec<(String, ServiceState)>,
     /// When the next update is promised.
     pub next_update_at: Option<DateTime<Utc>>,
     /// The incident's public name (public updates).
@@ -175,8 +175,7 @@ impl UpdateDraft {
         people: &PeopleOnIncident,
         now: DateTime<Utc>,
     ) -> Result<CheckedUpdate, ValidationError> {
-        let audience = required_word::<Audience>("audience", self.audience.as_deref())?;
-        let status = required_word::<PageStatus>("status", self.status.as_deref())?;
+        let (audience, status) = (self.audience, self.status);
         let message = validation::required_text("message", self.message)?;
         if message.chars().count() > MESSAGE_MAX_CHARS {
             return Err(ValidationError::new(
@@ -221,28 +220,8 @@ impl UpdateDraft {
     }
 }
 
-fn required_word<V: crate::domain::vocabulary::Vocabulary>(
-    field: &str,
-    value: Option<&str>,
-) -> Result<V, ValidationError> {
-    let allowed = || {
-        V::all()
-            .iter()
-            .map(|v| format!("`{}`", v.canonical()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Err(ValidationError::new(
-            field,
-            format!("is required: choose one of {}", allowed()),
-        ));
-    };
-    V::parse_loose(text).ok_or_else(|| ValidationError::new(field, V::unknown(text)))
-}
-
 fn affected_services(
-    services: Vec<(String, String)>,
+    services: Vec<(String, ServiceState)>,
 ) -> Result<Vec<AffectedService>, ValidationError> {
     if services.len() > SERVICES_MAX {
         return Err(ValidationError::new(
@@ -256,8 +235,6 @@ fn affected_services(
         let service = validation::services(&field, vec![service])?
             .pop()
             .ok_or_else(|| ValidationError::new(&field, "is required"))?;
-        let state_field = format!("services[{i}].state");
-        let state = required_word::<ServiceState>(&state_field, Some(&state))?;
         if checked.iter().any(|s| s.service == service) {
             return Err(ValidationError::new(
                 &field,

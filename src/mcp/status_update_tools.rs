@@ -72,14 +72,14 @@ impl FirebreakServer {
             rendered::<_, PostedUpdateView>,
         )?;
         let draft = UpdateDraft {
-            audience: Some(p.audience.0.as_str().to_owned()),
-            status: Some(p.status.0.as_str().to_owned()),
+            audience: p.audience.0,
+            status: p.status.0,
             message: p.message,
             services: p
                 .services
                 .unwrap_or_default()
                 .into_iter()
-                .map(|s| (s.service, s.state.0.as_str().to_owned()))
+                .map(|s| (s.service, s.state.0))
                 .collect(),
             next_update_at: Upcoming::resolve(p.next_update_at),
             public_title: p.public_title,

@@ -119,11 +119,12 @@ macro_rules! brief_parts {
             entry_columns!(),
             " from timeline_entry where incident_id = b.id and kind = 'stakeholder_update' \
                order by data ->> 'audience', seq desc) u), '[]') as last_updates, \
-             coalesce((select json_agg(f order by f.id desc) from (select id, target, \
-               event_type, state, attempts, last_status, last_error, next_attempt_at \
-               from notification_delivery where incident_id = b.id and state <> 'delivered' \
-               and (state <> 'pending' or attempts > 0) order by id desc limit 5) f), '[]') \
-               as troubled_deliveries"
+             coalesce((select json_agg(",
+            crate::store::outbox::delivery_record!(),
+            " order by id desc) from (select * from notification_delivery \
+               where incident_id = b.id and ",
+            crate::store::outbox::troubled_delivery!(),
+            " order by id desc limit 5) f), '[]') as troubled_deliveries"
         )
     };
 }

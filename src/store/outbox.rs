@@ -176,6 +176,26 @@ pub struct StoredEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// A delivery as `DeliveryRecord` decodes it: the columns (of the row or CTE named by the
+/// context) as one JSON object.
+macro_rules! delivery_record {
+    () => {
+        "json_build_object('id', id, 'target', target, 'event_type', event_type, \
+         'state', state, 'attempts', attempts, 'last_status', last_status, \
+         'last_error', last_error, 'next_attempt_at', next_attempt_at)"
+    };
+}
+pub(super) use delivery_record;
+
+/// The one definition of a delivery in trouble: failed, gone, or pending after a failed
+/// attempt (what the brief and `notifications status` list).
+macro_rules! troubled_delivery {
+    () => {
+        "state <> 'delivered' and (state <> 'pending' or attempts > 0)"
+    };
+}
+pub(super) use troubled_delivery;
+
 macro_rules! event_columns {
     ($e:literal) => {
         concat!(

@@ -32,16 +32,32 @@ pub struct Attempt {
     pub response: String,
 }
 
+/// The longest wait a receiver's `Retry-After` can impose.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// The longest answer text quoted in a reason.
+const QUOTED_MAX: usize = 40;
+
 impl Attempt {
-    /// What the attempt means for a target of `kind` (see [`classify`]): the error, or else the
-    /// answer's body, is quoted in the reason.
+    /// What the attempt means for a target of `kind` (see [`classify`]). The reason quotes the
+    /// transport error, or else the answer's body when it is an error code such as Slack's
+    /// `channel_is_archived`: any other text a third party wrote could be addressed to the
+    /// agent that reads the brief. A `Retry-After` longer than an hour counts as an hour.
     pub fn outcome(&self, kind: TargetKind) -> Outcome {
-        let said = self.error.clone().or_else(|| {
-            let response = self.response.trim();
-            (!response.is_empty()).then(|| response.to_owned())
-        });
-        classify(kind, self.status, self.retry_after, said)
+        let said = self.error.clone().or_else(|| quotable(&self.response));
+        let retry_after = self.retry_after.map(|wait| wait.min(MAX_RETRY_AFTER));
+        classify(kind, self.status, retry_after, said)
     }
+}
+
+/// The answer's body, when it is an error code.
+fn quotable(response: &str) -> Option<String> {
+    let word = response.trim();
+    let is_code = (3..=QUOTED_MAX).contains(&word.len())
+        && word.starts_with(|c: char| c.is_ascii_lowercase())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    is_code.then(|| word.to_owned())
 }
 
 /// Sends notifications over one shared HTTP client (cheap to clone).

@@ -325,12 +325,7 @@ impl From<&IncidentBrief> for BriefView {
                 .iter()
                 .map(crate::mcp::views::LastUpdateView::from)
                 .collect(),
-            failed_notifications: brief
-                .troubled_deliveries
-                .iter()
-                .filter(|d| d.is_troubled())
-                .map(|d| d.line())
-                .collect(),
+            failed_notifications: brief.troubled_deliveries.iter().map(|d| d.line()).collect(),
             now: brief.now,
         }
     }

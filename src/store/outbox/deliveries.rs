@@ -197,7 +197,7 @@ pub enum Redelivery {
 
 /// Makes a delivery due now again, unless a worker holds it.
 pub async fn redeliver(conn: &mut PgConnection, id: i64) -> Result<Redelivery> {
-    let row: Option<Json<DeliveryRecord>> = sqlx::query_scalar(
+    let row: Option<Json<DeliveryRecord>> = sqlx::query_scalar(concat!(
         "with again as (update notification_delivery d set state = 'pending', \
            next_attempt_at = now(), created_at = now(), leased_until = null, \
            delivered_at = null, config_digest = t.config_digest \
@@ -206,10 +206,10 @@ pub async fn redeliver(conn: &mut PgConnection, id: i64) -> Result<Redelivery> {
              and not (d.state = 'pending' and d.leased_until > now()) returning d.*), \
          enabled as (update notification_target t set disabled_at = null, \
            disabled_reason = null, paused_until = null from again where t.name = again.target) \
-         select json_build_object('id', id, 'target', target, 'event_type', event_type, \
-           'state', state, 'attempts', attempts, 'last_status', last_status, \
-           'last_error', last_error, 'next_attempt_at', next_attempt_at) from again",
-    )
+         select ",
+        delivery_record!(),
+        " from again"
+    ))
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
@@ -277,13 +277,13 @@ pub async fn status(conn: &mut PgConnection) -> Result<Vec<TargetStatus>> {
 
 /// The newest troubled deliveries (failed, gone, or retrying), at most `limit`.
 pub async fn troubled(conn: &mut PgConnection, limit: i64) -> Result<Vec<DeliveryRecord>> {
-    let rows: Vec<Json<DeliveryRecord>> = sqlx::query_scalar(
-        "select json_build_object('id', id, 'target', target, 'event_type', event_type, \
-           'state', state, 'attempts', attempts, 'last_status', last_status, \
-           'last_error', last_error, 'next_attempt_at', next_attempt_at) \
-         from notification_delivery where state <> 'delivered' \
-           and (state <> 'pending' or attempts > 0) order by id desc limit $1",
-    )
+    let rows: Vec<Json<DeliveryRecord>> = sqlx::query_scalar(concat!(
+        "select ",
+        delivery_record!(),
+        " from notification_delivery where ",
+        troubled_delivery!(),
+        " order by id desc limit $1"
+    ))
     .bind(limit)
     .fetch_all(conn)
     .await?;
