@@ -11,6 +11,7 @@
 //! - **Role**: commander, tech lead, comms lead, scribe (one holder each) and responders.
 //! - **Actor**: who did a write: principal, MCP client, channel.
 
+pub mod access;
 pub mod action_item;
 pub mod actor;
 pub mod delivery;
@@ -33,6 +34,7 @@ pub mod timeline;
 pub mod validation;
 pub mod vocabulary;
 
+pub use access::{AuthMethod, Grant, MissingScope, Scope, Scopes};
 pub use actor::{Actor, Channel};
 pub use durations::SpanMeasure;
 pub use error::{TransitionError, ValidationError};
