@@ -17,6 +17,7 @@ use crate::config::{
     CallArgs, Cli, Command, DatabaseArgs, DbCommand, NamedToken, RunbookCommand, ServeArgs,
     parse_tokens,
 };
+use crate::domain::{AuthMethod, Grant, Scopes};
 use crate::http::{self, HttpOptions};
 use crate::mcp::{FirebreakServer, Transport};
 use crate::store::{self, cluster::ClusterError, cluster::EmbeddedCluster};
@@ -181,6 +182,7 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
             options.allowed_hosts = args.allowed_hosts.clone();
             options.allowed_origins = args.allowed_origins.clone();
             options.tokens = tokens(&args)?;
+            options.read_only = args.read_only;
             options.connections.max_connections =
                 max_connections(args.max_connections, open_files, database.db_pool_size);
             options.connections.header_timeout = args.header_timeout;
@@ -247,9 +249,9 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         match http_options {
             Some(options) => http::serve(app, options, shutdown.clone()).await,
             None => {
-                let principal = args.calls.principal.clone().unwrap_or_else(local_user);
-                tracing::info!(%principal, "serving MCP over stdio");
-                let server = FirebreakServer::new(app, Transport::Stdio { principal });
+                let grant = local_grant(&args.calls, args.read_only);
+                tracing::info!(principal = %grant.principal, scopes = %grant.scopes, "serving MCP over stdio");
+                let server = FirebreakServer::new(app, Transport::Stdio { grant });
                 server.serve_stdio(shutdown.clone()).await
             }
         }
@@ -369,6 +371,17 @@ fn tokens(args: &ServeArgs) -> Result<Vec<NamedToken>, Error> {
         text.push_str(&file);
     }
     parse_tokens(&text).map_err(|reason| Error::Config(format!("FIREBREAK_TOKENS: {reason}")))
+}
+
+/// The local user's grant for stdio and `firebreak tool`: trusted by the operating system (it
+/// can reach the database), with every scope unless `read_only`.
+fn local_grant(calls: &CallArgs, read_only: bool) -> Grant {
+    Grant {
+        principal: calls.principal.clone().unwrap_or_else(local_user),
+        scopes: Scopes::ALL,
+        method: AuthMethod::Local,
+    }
+    .limited(read_only)
 }
 
 /// The OS user name, recorded as the principal of stdio writes.

@@ -188,7 +188,8 @@ pub struct ServeArgs {
     )]
     pub allowed_origins: Vec<String>,
     /// Bearer tokens for HTTP as name:secret pairs, comma-separated; the name becomes the
-    /// principal recorded on every write.
+    /// principal recorded on every write. `name[incidents:read]:secret` limits a token's
+    /// scopes (`incidents:read`, `incidents:write`, `admin`, joined by `+`).
     #[arg(
         long,
         env = "FIREBREAK_TOKENS",
@@ -199,6 +200,10 @@ pub struct ServeArgs {
     /// A file of bearer tokens, one name:secret per line (# starts a comment).
     #[arg(long, env = "FIREBREAK_TOKENS_FILE", value_name = "FILE")]
     pub tokens_file: Option<PathBuf>,
+    /// Expose and permit reads only, whatever the credentials allow: write tools are hidden
+    /// from every client and refused if called.
+    #[arg(long, env = "FIREBREAK_READ_ONLY")]
+    pub read_only: bool,
     /// Load this folder of runbooks at start (like `firebreak runbooks sync DIR`).
     #[arg(long, env = "FIREBREAK_RUNBOOKS_DIR", value_name = "DIR")]
     pub runbooks_dir: Option<PathBuf>,
@@ -289,6 +294,9 @@ pub struct ToolArgs {
     /// Print every tool's name and one-line description, and exit.
     #[arg(long, conflicts_with_all = ["name", "arguments", "args_file"])]
     pub list: bool,
+    /// Permit reads only: a write tool is refused with `insufficient_scope`.
+    #[arg(long, env = "FIREBREAK_READ_ONLY")]
+    pub read_only: bool,
     /// What every call needs.
     #[command(flatten)]
     pub calls: CallArgs,
@@ -407,9 +415,13 @@ pub struct NamedToken {
     pub name: String,
     /// The bearer secret.
     pub secret: Secret,
+    /// What it may do: every scope unless the entry names some.
+    pub scopes: crate::domain::Scopes,
 }
 
-/// Parses `name:secret` pairs separated by commas or newlines; `#` starts a comment line.
+/// Parses `name:secret` pairs separated by commas or newlines; `#` starts a comment line. A
+/// name may carry its scopes in brackets, `reader[incidents:read]:secret` (several joined by
+/// `+`); without them a token has every scope, as before scopes existed.
 pub fn parse_tokens(text: &str) -> Result<Vec<NamedToken>, String> {
     let mut tokens: Vec<NamedToken> = Vec::new();
     let entries = text
@@ -420,13 +432,34 @@ pub fn parse_tokens(text: &str) -> Result<Vec<NamedToken>, String> {
         .map(str::trim)
         .filter(|entry| !entry.is_empty());
     for (index, entry) in entries.enumerate() {
-        let Some((name, secret)) = entry.split_once(':') else {
+        // The name ends at the first `:` after its scopes (which contain colons themselves).
+        let name_end = entry
+            .find(']')
+            .filter(|_| entry.find('[') < entry.find(':'));
+        let split = match name_end {
+            Some(end) => entry[end..].find(':').map(|at| end + at),
+            None => entry.find(':'),
+        };
+        let Some((name, secret)) = split.map(|at| (&entry[..at], &entry[at + 1..])) else {
             return Err(format!(
                 "token #{} is not `name:secret` (expected e.g. `oncall-bot:5f2c…`)",
                 index + 1
             ));
         };
         let (name, secret) = (name.trim(), secret.trim());
+        let (name, scopes) = match name.split_once('[') {
+            None => (name, crate::domain::Scopes::ALL),
+            Some((name, listed)) => {
+                let Some(listed) = listed.strip_suffix(']') else {
+                    return Err(format!(
+                        "token `{name}`: close its scopes with `]`, e.g. `{name}[incidents:read]:secret`"
+                    ));
+                };
+                let scopes = crate::domain::Scopes::parse(listed)
+                    .map_err(|err| format!("token `{name}`: {err}"))?;
+                (name.trim(), scopes)
+            }
+        };
         if name.is_empty() || secret.len() < 16 {
             return Err(format!(
                 "token `{name}` needs a name and a secret of at least 16 characters"
@@ -438,6 +471,7 @@ pub fn parse_tokens(text: &str) -> Result<Vec<NamedToken>, String> {
         tokens.push(NamedToken {
             name: name.to_owned(),
             secret: Secret(secret.to_owned()),
+            scopes,
         });
     }
     Ok(tokens)
@@ -453,6 +487,19 @@ mod tests {
         let names: Vec<&str> = tokens.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["alice", "bob"]);
         assert_eq!(tokens[1].secret.expose(), "fedcba9876543210");
+    }
+
+    #[test]
+    fn tokens_may_name_their_scopes() {
+        use crate::domain::{Scope, Scopes};
+        let tokens =
+            parse_tokens("reader[incidents:read]:0123456789abcdef,bot:0123456789abcdeg").unwrap();
+        assert_eq!(tokens[0].name, "reader");
+        assert_eq!(tokens[0].scopes, Scopes::of(&[Scope::IncidentsRead]));
+        assert_eq!(tokens[1].scopes, Scopes::ALL);
+        let unknown = parse_tokens("r[incidents:delete]:0123456789abcdef").unwrap_err();
+        assert!(unknown.contains("`incidents:delete`") && unknown.contains("incidents:read"));
+        assert!(parse_tokens("r[admin:0123456789abcdef").is_err());
     }
 
     #[test]

@@ -27,6 +27,7 @@ use crate::app::App;
 use crate::config::NamedToken;
 use crate::mcp::{FirebreakServer, Transport};
 
+pub use auth::Authenticator;
 pub use body::BodyLimits;
 pub use listener::ConnectionLimits;
 
@@ -45,6 +46,8 @@ pub struct HttpOptions {
     pub allowed_origins: Vec<String>,
     /// Bearer tokens; empty means no authentication (loopback only).
     pub tokens: Vec<NamedToken>,
+    /// Reads only, whatever a credential allows (`serve --read-only`).
+    pub read_only: bool,
     /// Limits on connections.
     pub connections: ConnectionLimits,
     /// Limits on request bodies.
@@ -63,6 +66,7 @@ impl HttpOptions {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             tokens: Vec::new(),
+            read_only: false,
             connections: ConnectionLimits {
                 max_connections: 1024,
                 header_timeout: Duration::from_secs(10),
@@ -87,6 +91,11 @@ impl HttpOptions {
             ));
         }
         Ok(())
+    }
+
+    /// What vouches for the credentials of `/mcp` requests.
+    pub fn authenticator(&self) -> Authenticator {
+        Authenticator::new(self.tokens.clone(), self.read_only)
     }
 
     fn hosts(&self) -> Vec<String> {
@@ -142,18 +151,27 @@ pub fn router(app: App, options: &HttpOptions) -> Router {
     // Stateless mode builds a server per request: build it once and clone it (the tool
     // router's schemas are generated only here).
     let server = FirebreakServer::new(app.clone(), Transport::Http);
+    let serving = server.clone();
     let mcp = StreamableHttpService::new(
-        move || Ok(server.clone()),
+        move || Ok(serving.clone()),
         Arc::new(NeverSessionManager::default()),
         config,
     );
-    let tokens = Arc::new(options.tokens.clone());
+    let authenticator = options.authenticator();
+    let gate = auth::ScopeGate {
+        server,
+        authenticator: authenticator.clone(),
+    };
     // Layers run outside in: authentication first (an unauthenticated body is never read),
-    // then the body guard, then rmcp.
+    // then the body guard, then the scope gate, then rmcp.
     let mcp = Router::new()
         .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(gate, auth::scope_gate))
         .layer(middleware::from_fn_with_state(options.body, body::guard))
-        .layer(middleware::from_fn_with_state(tokens, auth::authenticate));
+        .layer(middleware::from_fn_with_state(
+            authenticator,
+            auth::authenticate,
+        ));
     let hooks = hooks::router(app.clone(), options.sources.clone(), options.body.timeout);
     // The status page is public: it sits outside the authentication layer.
     let status_page =

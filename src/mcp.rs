@@ -2,6 +2,7 @@
 //! resources, prompts and completions. May use `app` and `domain`; never `store`, sqlx or HTTP
 //! internals.
 
+mod access;
 mod action_item_tools;
 mod arguments;
 mod completions;
@@ -31,18 +32,19 @@ use std::sync::Arc;
 use rmcp::handler::server::prompt::PromptContext;
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
 
 use crate::app::App;
-use crate::domain::{Actor, Channel};
+use crate::domain::{Actor, Channel, Grant, Scope};
 
 /// What the server tells clients about itself at initialization.
 const INSTRUCTIONS: &str = "Firebreak records incidents in PostgreSQL for responders. \
@@ -60,24 +62,20 @@ unavailable, invalid_template) and say what to do next. Resources: incident://IN
 incident://INC-42/timeline, postmortem://INC-42, runbook://{slug}. Prompts: respond_to_incident, \
 write_postmortem, stakeholder_update.";
 
-/// The authenticated caller of an HTTP request, put into the request by the HTTP layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal(pub String);
-
 /// How this server instance is reached, which decides how actors are identified.
 #[derive(Debug, Clone)]
 pub enum Transport {
     /// stdio: one local user, named by configuration.
     Stdio {
-        /// The principal recorded on writes.
-        principal: String,
+        /// The principal recorded on writes, and what it may do.
+        grant: Grant,
     },
-    /// Streamable HTTP: the principal comes from the bearer token of each request.
+    /// Streamable HTTP: the grant comes from the credential of each request.
     Http,
     /// One call from the command line (`firebreak tool`), in process.
     Cli {
-        /// The principal recorded on writes.
-        principal: String,
+        /// The principal recorded on writes, and what it may do.
+        grant: Grant,
     },
 }
 
@@ -134,18 +132,13 @@ impl FirebreakServer {
     /// The author of the current request: principal, client and channel.
     fn actor(&self, context: &RequestContext<RoleServer>) -> Actor {
         let parts = context.extensions.get::<http::request::Parts>();
-        let (principal, channel) = match &self.transport {
-            Transport::Stdio { principal } => (principal.clone(), Channel::Mcp),
-            Transport::Cli { principal } => (principal.clone(), Channel::Cli),
-            Transport::Http => {
-                let principal = parts
-                    .and_then(|p| p.extensions.get::<Principal>())
-                    .map_or_else(|| "anonymous".to_owned(), |p| p.0.clone());
-                (principal, Channel::Http)
-            }
+        let channel = match &self.transport {
+            Transport::Stdio { .. } => Channel::Mcp,
+            Transport::Cli { .. } => Channel::Cli,
+            Transport::Http => Channel::Http,
         };
         Actor {
-            principal,
+            principal: self.grant(context).principal,
             client: client_name(context, parts),
             channel,
         }
@@ -192,6 +185,13 @@ fn client_name(
     })
 }
 
+/// Whether the client's protocol revision knows `ttlMs` and `cacheScope` on listings.
+fn supports_cache_hints(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28)
+}
+
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for FirebreakServer {
     fn get_info(&self) -> ServerConfig {
@@ -216,6 +216,15 @@ impl ServerHandler for FirebreakServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let tool = request.name.clone();
+        if let Some(route) = self.tool_router.get(&tool)
+            && let Err(refused) = self.require(
+                &context,
+                access::tool_scope(route),
+                &format!("tool `{tool}`"),
+            )
+        {
+            return tool_error::ToolError(refused).into_call_tool_result();
+        }
         // Kept to explain argument errors; tool arguments are small.
         let arguments = request.arguments.clone().unwrap_or_default();
         let mut context = context;
@@ -246,6 +255,8 @@ impl ServerHandler for FirebreakServer {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         let name = request.name.clone();
+        self.require(&context, Scope::IncidentsRead, &format!("prompt `{name}`"))
+            .map_err(|refused| tool_error::protocol_error(&refused))?;
         let prompt = PromptContext::new(self, request.name, request.arguments, context);
         let limit = self.app.settings().call_timeout;
         deadline::within(limit, self.prompt_router.get_prompt(prompt))
@@ -253,19 +264,44 @@ impl ServerHandler for FirebreakServer {
             .unwrap_or_else(|| Err(deadline::protocol_error(&format!("prompt {name}"), limit)))
     }
 
-    /// As rmcp's `prompt_handler` would list them (written out because `get_prompt` is).
+    /// The tools this request's credential may call (what it lacks the scope for is hidden,
+    /// and refused if called anyway). Cache hints say `private`: the list depends on the caller.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let scopes = self.grant(&context).scopes;
+        let tools = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .filter(|tool| scopes.allows(access::tool_scope(tool)))
+            .collect();
+        let mut result = ListToolsResult::with_all_items(tools);
+        if supports_cache_hints(&context) {
+            result.ttl_ms = Some(0);
+            result.cache_scope = Some(CacheScope::Private);
+        }
+        Ok(result)
+    }
+
+    /// As rmcp's `prompt_handler` would list them (written out because `get_prompt` is), to a
+    /// credential that may read.
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let mut result = ListPromptsResult::with_all_items(self.prompt_router.list_all());
-        if context
-            .protocol_version()
-            .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28)
-        {
+        let prompts = if self.grant(&context).scopes.allows(Scope::IncidentsRead) {
+            self.prompt_router.list_all()
+        } else {
+            Vec::new()
+        };
+        let mut result = ListPromptsResult::with_all_items(prompts);
+        if supports_cache_hints(&context) {
             result.ttl_ms = Some(0);
-            result.cache_scope = Some(CacheScope::Public);
+            result.cache_scope = Some(CacheScope::Private);
         }
         Ok(result)
     }
@@ -273,27 +309,43 @@ impl ServerHandler for FirebreakServer {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
+        let scopes = self.grant(&context).scopes;
+        if !scopes.allows(Scope::IncidentsRead) {
+            return Ok(ListResourcesResult::with_all_items(Vec::new()));
+        }
         let limit = self.app.settings().call_timeout;
-        deadline::within(limit, resources::list(&self.app))
+        let mut listed = deadline::within(limit, resources::list(&self.app))
             .await
-            .unwrap_or_else(|| Err(deadline::protocol_error("resources/list", limit)))
+            .unwrap_or_else(|| Err(deadline::protocol_error("resources/list", limit)))?;
+        listed
+            .resources
+            .retain(|resource| scopes.allows(access::resource_scope(&resource.uri)));
+        Ok(listed)
     }
 
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Ok(resources::templates())
+        let scopes = self.grant(&context).scopes;
+        let mut templates = resources::templates();
+        templates
+            .resource_templates
+            .retain(|template| scopes.allows(access::resource_scope(&template.uri_template)));
+        Ok(templates)
     }
 
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        let scope = access::resource_scope(&request.uri);
+        self.require(&context, scope, &format!("resource `{}`", request.uri))
+            .map_err(|refused| tool_error::protocol_error(&refused))?;
         let limit = self.app.settings().call_timeout;
         match deadline::within(limit, resources::read(&self.app, &request.uri)).await {
             Some(read) => Ok(read?.into()),
@@ -304,8 +356,10 @@ impl ServerHandler for FirebreakServer {
     async fn complete(
         &self,
         request: CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
+        self.require(&context, Scope::IncidentsRead, "completion")
+            .map_err(|refused| tool_error::protocol_error(&refused))?;
         let limit = self.app.settings().call_timeout;
         deadline::within(limit, completions::complete(self, &request))
             .await

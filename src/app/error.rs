@@ -68,6 +68,9 @@ pub enum Error {
     /// The postmortem template does not render (the message names the line).
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// The caller's credential lacks the scope the call needs.
+    #[error("{0}")]
+    InsufficientScope(crate::domain::MissingScope),
     /// The database cannot be reached right now.
     #[error(
         "the database is unavailable right now; retry in a few seconds (retry a write with the same idempotency_key, so it applies at most once)"
@@ -80,8 +83,8 @@ pub enum Error {
 
 impl Error {
     /// The stable code for this error: `not_found`, `invalid_argument`, `invalid_transition`,
-    /// `conflict`, `invalid_template` (the operator's postmortem template), `unavailable` or
-    /// `internal`.
+    /// `conflict`, `invalid_template` (the operator's postmortem template), `insufficient_scope`,
+    /// `unavailable` or `internal`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::NotFound(_)
@@ -94,6 +97,7 @@ impl Error {
                 "conflict"
             }
             Error::Template(_) => "invalid_template",
+            Error::InsufficientScope(_) => "insufficient_scope",
             Error::Unavailable(_) | Error::Upstream(_) => "unavailable",
             Error::Internal(_) => "internal",
         }

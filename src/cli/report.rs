@@ -7,7 +7,7 @@ use std::io::Write;
 
 use serde_json::{Map, Value, json};
 
-use super::{Error, connect_with_cluster, local_user, outbound, settings};
+use super::{Error, connect_with_cluster, local_grant, outbound, settings};
 use crate::app::App;
 use crate::config::{DatabaseArgs, ReportArgs};
 use crate::mcp::script;
@@ -17,10 +17,9 @@ use crate::mcp::views::MetricsView;
 pub(super) async fn run(database: &DatabaseArgs, args: &ReportArgs) -> Result<(), Error> {
     let settings = settings(&args.calls, outbound(&args.calls)?.as_ref())?;
     let (pool, _cluster) = connect_with_cluster(database, Some(settings.call_timeout)).await?;
-    let principal = args.calls.principal.clone().unwrap_or_else(local_user);
     let answer = script::call_tool(
         App::new(pool, settings),
-        principal,
+        local_grant(&args.calls, true),
         "incident_metrics",
         arguments(args),
     )

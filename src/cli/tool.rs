@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Error, connect_with_cluster, local_user, outbound, settings};
+use super::{Error, connect_with_cluster, local_grant, outbound, settings};
 use crate::app::App;
 use crate::config::{DatabaseArgs, ToolArgs};
 use crate::mcp::script;
@@ -36,8 +36,8 @@ pub(super) async fn run(database: &DatabaseArgs, args: &ToolArgs) -> Result<(), 
     let arguments = tool_arguments(args)?;
     let settings = settings(&args.calls, outbound(&args.calls)?.as_ref())?;
     let (pool, _cluster) = connect_with_cluster(database, Some(settings.call_timeout)).await?;
-    let principal = args.calls.principal.clone().unwrap_or_else(local_user);
-    let answer = script::call_tool(App::new(pool, settings), principal, name, arguments)
+    let grant = local_grant(&args.calls, args.read_only);
+    let answer = script::call_tool(App::new(pool, settings), grant, name, arguments)
         .await
         .map_err(|err| Error::Tool(err.to_string()))?;
     if let Some(structured) = &answer.structured {

@@ -1,42 +1,163 @@
-//! Bearer tokens: the `Authorization` scheme is matched without regard to case (RFC 9110
-//! §11.1), secrets are compared in constant time, and the token's name becomes the principal.
+//! Who a request to `/mcp` is, and whether it may do what it asks.
+//!
+//! [`authenticate`] turns the bearer credential into a [`Grant`]: a static token from
+//! `FIREBREAK_TOKENS` (secrets compared in constant time), a token made with `firebreak tokens
+//! create`, or an OAuth access token; `--read-only` then narrows every grant to reads. The
+//! `Authorization` scheme is matched without regard to case (RFC 9110 §11.1).
+//!
+//! [`scope_gate`] reads what the JSON-RPC request asks for and answers `403` with
+//! `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (MCP authorization,
+//! 2025-11-25) when the grant lacks the scope. The MCP server checks every call again, so the
+//! gate is the HTTP form of a refusal, not the only boundary.
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 use crate::config::NamedToken;
-use crate::mcp::Principal;
+use crate::domain::{AuthMethod, Grant, MissingScope, Scopes};
+use crate::mcp::FirebreakServer;
 
-/// Middleware: checks the bearer token and records its name as the request's principal.
+/// Everything that can vouch for a bearer credential, shared by every request.
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Credentials>,
+}
+
+/// The credentials a server accepts.
+struct Credentials {
+    static_tokens: Vec<NamedToken>,
+    read_only: bool,
+}
+
+/// Why a request was not authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `Authorization: Bearer` header.
+    Missing,
+    /// A credential that nothing vouches for; the text says why, without echoing it.
+    Invalid(String),
+}
+
+impl Authenticator {
+    /// Accepts `static_tokens` (and, once added, database tokens and OAuth access tokens);
+    /// `read_only` narrows every grant to reads.
+    pub fn new(static_tokens: Vec<NamedToken>, read_only: bool) -> Self {
+        Authenticator {
+            inner: Arc::new(Credentials {
+                static_tokens,
+                read_only,
+            }),
+        }
+    }
+
+    /// True when some credential is configured, so requests without one are refused; with
+    /// none (a loopback server for one user), every request is `anonymous` with every scope.
+    pub fn requires_credentials(&self) -> bool {
+        !self.inner.static_tokens.is_empty()
+    }
+
+    /// The grant for a request carrying `presented` (the bearer credential, if any).
+    pub async fn grant_for(&self, presented: Option<&str>) -> Result<Grant, Refusal> {
+        let read_only = self.inner.read_only;
+        if !self.requires_credentials() {
+            let anonymous = Grant {
+                principal: "anonymous".into(),
+                scopes: Scopes::ALL,
+                method: AuthMethod::Anonymous,
+            };
+            return Ok(anonymous.limited(read_only));
+        }
+        let presented = presented.ok_or(Refusal::Missing)?;
+        if let Some(grant) = static_grant(&self.inner.static_tokens, presented) {
+            return Ok(grant.limited(read_only));
+        }
+        Err(Refusal::Invalid("the bearer token is not valid".into()))
+    }
+
+    /// The `WWW-Authenticate` challenge's extra parameters (the OAuth resource metadata URL,
+    /// when OAuth is configured).
+    fn challenge_extras(&self) -> String {
+        String::new()
+    }
+}
+
+/// Middleware: turns the bearer credential into the request's [`Grant`], or answers 401.
 pub(super) async fn authenticate(
-    State(tokens): State<Arc<Vec<NamedToken>>>,
+    State(authenticator): State<Authenticator>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    if tokens.is_empty() {
-        request
-            .extensions_mut()
-            .insert(Principal("anonymous".into()));
-        return next.run(request).await;
-    }
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(bearer);
-    match presented.and_then(|secret| principal_for(&tokens, secret)) {
-        Some(principal) => {
-            request.extensions_mut().insert(principal);
+        .and_then(bearer)
+        .map(str::to_owned);
+    match authenticator.grant_for(presented.as_deref()).await {
+        Ok(grant) => {
+            request.extensions_mut().insert(grant);
             next.run(request).await
         }
-        None => unauthorized(presented.is_some()),
+        Err(refusal) => unauthorized(&refusal, &authenticator.challenge_extras()),
     }
+}
+
+/// What the scope gate needs: the MCP server (to know which tools write) and the challenge's
+/// extra parameters.
+#[derive(Clone)]
+pub(super) struct ScopeGate {
+    pub(super) server: FirebreakServer,
+    pub(super) authenticator: Authenticator,
+}
+
+/// The parts of a JSON-RPC request that decide the scope it needs.
+#[derive(Deserialize)]
+struct RequestHead {
+    #[serde(default)]
+    id: Value,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    params: Option<Value>,
+}
+
+/// Middleware (inside the body guard, so the body is whole and bounded): answers `403
+/// insufficient_scope` to a request whose grant lacks the scope it needs.
+pub(super) async fn scope_gate(
+    State(gate): State<ScopeGate>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(grant) = request.extensions().get::<Grant>().cloned() else {
+        return next.run(request).await;
+    };
+    if grant.scopes == Scopes::ALL {
+        return next.run(request).await; // nothing to refuse: skip reading the body again
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(collected) = body.collect().await else {
+        return next.run(Request::from_parts(parts, Body::empty())).await;
+    };
+    let bytes = collected.to_bytes();
+    if let Ok(head) = serde_json::from_slice::<RequestHead>(&bytes)
+        && let Some(method) = head.method.as_deref()
+        && let Some(missing) = gate
+            .server
+            .missing_scope(&grant, method, head.params.as_ref())
+    {
+        return forbidden(&head.id, &missing, &gate.authenticator.challenge_extras());
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// The credentials of a `Bearer` (any case) authorization value.
@@ -47,9 +168,9 @@ fn bearer(value: &str) -> Option<&str> {
         .then(|| credentials.trim())
 }
 
-/// The token whose secret equals `presented`. Every token is compared, each in constant time,
-/// so the answer's timing does not reveal how much of a secret matched.
-fn principal_for(tokens: &[NamedToken], presented: &str) -> Option<Principal> {
+/// The static token whose secret equals `presented`. Every token is compared, each in constant
+/// time, so the answer's timing does not reveal how much of a secret matched.
+fn static_grant(tokens: &[NamedToken], presented: &str) -> Option<Grant> {
     let mut found = None;
     for token in tokens {
         let is_match: bool = token
@@ -59,33 +180,70 @@ fn principal_for(tokens: &[NamedToken], presented: &str) -> Option<Principal> {
             .ct_eq(presented.as_bytes())
             .into();
         if is_match {
-            found = Some(Principal(token.name.clone()));
+            found = Some(Grant {
+                principal: token.name.clone(),
+                scopes: token.scopes,
+                method: AuthMethod::StaticToken,
+            });
         }
     }
     found
 }
 
-fn unauthorized(had_token: bool) -> Response {
-    let (error, message) = if had_token {
-        ("invalid_token", "the bearer token is not valid")
-    } else {
-        (
+/// `401` with a `WWW-Authenticate` challenge (RFC 6750 §3).
+fn unauthorized(refusal: &Refusal, extras: &str) -> Response {
+    let (error, message) = match refusal {
+        Refusal::Invalid(why) => ("invalid_token", why.as_str()),
+        Refusal::Missing => (
             "invalid_request",
-            "send `Authorization: Bearer <token>`; tokens are configured with FIREBREAK_TOKENS",
-        )
+            "send `Authorization: Bearer <token>`; make one with `firebreak tokens create NAME --scopes incidents:read`",
+        ),
     };
-    let mut response = (
-        StatusCode::UNAUTHORIZED,
-        axum::Json(json!({"error": error, "message": message})),
-    )
-        .into_response();
-    let challenge = format!("Bearer realm=\"firebreak\", error=\"{error}\"");
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
+    let body = json!({"error": error, "message": message});
+    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    let challenge = format!(
+        "Bearer realm=\"firebreak\", error=\"{error}\", error_description=\"{}\"{extras}",
+        quoted(message)
+    );
+    set_challenge(&mut response, &challenge);
+    response
+}
+
+/// `403 insufficient_scope`: a JSON-RPC error naming the scope, and the challenge a client
+/// that can step up (OAuth) acts on.
+fn forbidden(id: &Value, missing: &MissingScope, extras: &str) -> Response {
+    let message = format!("insufficient_scope: {missing}");
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {
+            "code": -32003,
+            "message": message,
+            "data": {"error": {"code": "insufficient_scope", "needed_scope": missing.needed.as_str()}},
+        },
+    });
+    let mut response = (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    let challenge = format!(
+        "Bearer realm=\"firebreak\", error=\"insufficient_scope\", scope=\"{}\"{extras}",
+        missing.needed
+    );
+    set_challenge(&mut response, &challenge);
+    response
+}
+
+fn set_challenge(response: &mut Response, challenge: &str) {
+    if let Ok(value) = HeaderValue::from_str(challenge) {
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, value);
     }
-    response
+}
+
+/// `text` made safe inside a quoted-string: no quotes, backslashes or control characters.
+fn quoted(text: &str) -> String {
+    text.chars()
+        .filter(|c| *c != '"' && *c != '\\' && !c.is_control() && c.is_ascii())
+        .collect()
 }
 
 #[cfg(test)]
@@ -99,5 +257,10 @@ mod tests {
         }
         assert_eq!(bearer("Basic abc"), None);
         assert_eq!(bearer("Bearerabc"), None);
+    }
+
+    #[test]
+    fn a_quoted_string_cannot_be_broken_out_of() {
+        assert_eq!(quoted("a \"b\" \\ c\n"), "a b  c");
     }
 }

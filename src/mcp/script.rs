@@ -10,6 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::{FirebreakServer, Transport, stdio};
 use crate::app::App;
+use crate::domain::Grant;
 
 /// Room in the in-memory pipe, each way; answers larger than this simply take several writes.
 const PIPE_BYTES: usize = 256 * 1024;
@@ -57,16 +58,16 @@ fn first_sentence(text: &str) -> &str {
         .map_or(text.trim_end_matches('.'), |end| &text[..end])
 }
 
-/// Calls `name` with `arguments` as `principal`, in this process.
+/// Calls `name` with `arguments` under `grant`, in this process.
 pub async fn call_tool(
     app: App,
-    principal: String,
+    grant: Grant,
     name: &str,
     arguments: Map<String, Value>,
 ) -> Result<ToolAnswer, ScriptError> {
     let (client_end, server_end) = tokio::io::duplex(PIPE_BYTES);
     let (server_read, server_write) = tokio::io::split(server_end);
-    let server = FirebreakServer::new(app, Transport::Cli { principal });
+    let server = FirebreakServer::new(app, Transport::Cli { grant });
     let serving = tokio::spawn(async move {
         let transport = stdio::LineTransport::new(server_read, server_write);
         // A failed handshake shows up on the client side as a closed session.

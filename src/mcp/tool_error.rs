@@ -77,6 +77,10 @@ fn details(err: &app::Error) -> Value {
             current_version, ..
         } => json!({ "current_version": current_version }),
         app::Error::Template(template) => json!({ "template_line": template.line }),
+        app::Error::InsufficientScope(missing) => json!({
+            "needed_scope": missing.needed.as_str(),
+            "held_scopes": missing.held.names(),
+        }),
         _ => json!({}),
     }
 }

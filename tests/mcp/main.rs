@@ -7,6 +7,7 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+mod access;
 mod action_items;
 mod connections;
 mod deadlines;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use firebreak::app::App;
+use firebreak::domain::{AuthMethod, Grant, Scopes};
 use firebreak::mcp::{FirebreakServer, Transport};
 use firebreak::store::cluster::EmbeddedCluster;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig, Implementation};
@@ -207,13 +208,22 @@ impl TestDb {
 
 /// Connects an rmcp client to a Firebreak server over an in-memory duplex pipe.
 pub(crate) async fn connect_in_process(pool: PgPool, principal: &str) -> Client {
+    connect_app(App::from_pool(pool), principal).await
+}
+
+/// A local user's grant with `scopes`, as stdio gives.
+pub(crate) fn local_grant(principal: &str, scopes: Scopes) -> Grant {
+    Grant {
+        principal: principal.to_owned(),
+        scopes,
+        method: AuthMethod::Local,
+    }
+}
+
+/// Connects an rmcp client to a Firebreak server over `app` that runs every call under `grant`.
+pub(crate) async fn connect_granted(app: App, grant: Grant) -> Client {
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
-    let server = FirebreakServer::new(
-        App::from_pool(pool),
-        Transport::Stdio {
-            principal: principal.to_owned(),
-        },
-    );
+    let server = FirebreakServer::new(app, Transport::Stdio { grant });
     tokio::spawn(async move {
         let running = server.serve(server_io).await.expect("server handshake");
         let _ = running.waiting().await;
@@ -304,19 +314,5 @@ pub(crate) async fn declare(client: &Client, title: &str, severity: &str) -> Str
 
 /// Connects an rmcp client to a Firebreak server over `app` (e.g. one built with settings).
 pub(crate) async fn connect_app(app: App, principal: &str) -> Client {
-    let (server_io, client_io) = tokio::io::duplex(1 << 20);
-    let server = FirebreakServer::new(
-        app,
-        Transport::Stdio {
-            principal: principal.to_owned(),
-        },
-    );
-    tokio::spawn(async move {
-        let running = server.serve(server_io).await.expect("server handshake");
-        let _ = running.waiting().await;
-    });
-    client_config()
-        .serve(client_io)
-        .await
-        .expect("client handshake")
+    connect_granted(app, local_grant(principal, Scopes::ALL)).await
 }
