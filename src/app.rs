@@ -4,6 +4,7 @@
 //! `integrations`; knows nothing about MCP or HTTP.
 
 pub mod action_items;
+pub mod audit;
 mod error;
 mod incidents;
 mod lifecycle;
@@ -20,6 +21,7 @@ pub mod similar;
 mod status_page;
 pub mod status_updates;
 mod timeline;
+pub mod tokens;
 pub mod write;
 
 pub use error::Error;
@@ -54,6 +56,8 @@ pub struct App {
     stats: Arc<similar::StatsCache>,
     /// The similar incidents briefs showed, shared by clones.
     brief_similar: Arc<similar::BriefCache>,
+    /// The batched audit records of reads and refusals, shared by clones.
+    audit: audit::AuditLog,
 }
 
 /// What use cases need beyond the database, read once from the configuration.
@@ -70,6 +74,8 @@ pub struct Settings {
     pub routing: signals::RoutingHandle,
     /// The public status page: its components are the services a public update may name.
     pub status_page: crate::domain::status_page::PageConfig,
+    /// How long audit records are kept before the background pruning deletes them.
+    pub audit_retention: chrono::Duration,
 }
 
 /// The default of [`Settings::call_timeout`].
@@ -85,6 +91,7 @@ impl Default for Settings {
             call_timeout: CALL_TIMEOUT,
             routing: signals::RoutingHandle::default(),
             status_page: crate::domain::status_page::PageConfig::default(),
+            audit_retention: audit::RETENTION,
         }
     }
 }
@@ -101,6 +108,7 @@ impl App {
     /// Wraps a connection pool (migrations must already have run) with `settings`.
     pub fn new(pool: PgPool, settings: Settings) -> Self {
         App {
+            audit: audit::AuditLog::new(pool.clone()),
             pool,
             fetcher: runbooks::fetcher(&settings.runbook_hosts, FetchLimits::default()),
             settings: Arc::new(settings),

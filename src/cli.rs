@@ -2,8 +2,10 @@
 //! migrate, serve over stdio or HTTP with graceful shutdown, and manage the embedded cluster.
 
 mod alerting;
+mod audit;
 mod notifications;
 mod report;
+mod tokens;
 mod tool;
 
 use std::io::Write;
@@ -12,12 +14,14 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use tokio_util::sync::CancellationToken;
 
+use crate::app::tokens::TokenRegistry;
 use crate::app::{App, Settings};
 use crate::config::{
     CallArgs, Cli, Command, DatabaseArgs, DbCommand, NamedToken, RunbookCommand, ServeArgs,
     parse_tokens,
 };
 use crate::domain::{AuthMethod, Grant, Scopes};
+use crate::http::oauth::{JwtValidator, OAuthConfig};
 use crate::http::{self, HttpOptions};
 use crate::mcp::{FirebreakServer, Transport};
 use crate::store::{self, cluster::ClusterError, cluster::EmbeddedCluster};
@@ -96,6 +100,7 @@ fn settings(
         call_timeout: args.call_timeout,
         routing: crate::app::signals::RoutingHandle::default(),
         status_page,
+        audit_retention: crate::app::audit::RETENTION,
     })
 }
 
@@ -113,6 +118,8 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Db { command } => manage_cluster(&cli.database, command).await,
         Command::Alerting { command } => alerting::run(&cli.database, command).await,
         Command::Notifications { command } => notifications::run(&cli.database, command).await,
+        Command::Audit(args) => audit::run(&cli.database, &args).await,
+        Command::Tokens { command } => tokens::run(&cli.database, command).await,
         Command::Runbooks {
             command: RunbookCommand::Sync { dir },
         } => {
@@ -183,6 +190,9 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
             options.allowed_origins = args.allowed_origins.clone();
             options.tokens = tokens(&args)?;
             options.read_only = args.read_only;
+            if let Some(config) = OAuthConfig::from_args(&args.oauth).map_err(Error::Config)? {
+                options.oauth = Some(JwtValidator::new(config).await.map_err(Error::Config)?);
+            }
             options.connections.max_connections =
                 max_connections(args.max_connections, open_files, database.db_pool_size);
             options.connections.header_timeout = args.header_timeout;
@@ -197,6 +207,8 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
     let outbound = outbound(&args.calls)?;
     let (pool, cluster) = connect_with_cluster(database, Some(args.calls.call_timeout)).await?;
     let mut settings = settings(&args.calls, outbound.as_ref())?;
+    settings.audit_retention = chrono::Duration::from_std(args.audit_retention)
+        .map_err(|_| Error::Config("FIREBREAK_AUDIT_RETENTION is too long".into()))?;
     let sources = http::hooks::SourcesHandle::default();
     if let Some(alerting) = alerting {
         tracing::info!(
@@ -220,12 +232,19 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
             shutdown.clone(),
         ));
     }
-    let http_options = http_options.map(|mut options| {
-        options.sources = sources;
-        options.status_page = std::sync::Arc::new(settings.status_page.clone());
-        options
-    });
-    let app = App::new(pool, settings);
+    let app = App::new(pool, settings.clone());
+    let http_options = match http_options {
+        Some(mut options) => {
+            options.sources = sources;
+            options.status_page = std::sync::Arc::new(settings.status_page.clone());
+            let registry = TokenRegistry::start(&app, shutdown.clone()).await?;
+            tracing::info!(tokens = registry.len(), "database tokens loaded");
+            options.database_tokens = Some(registry);
+            Some(options)
+        }
+        None => None,
+    };
+    let audit = app.audit_log().clone();
     let notifier = match outbound.filter(|o| !o.targets.is_empty()) {
         Some(outbound) => {
             Some(notifications::start(app.clone(), outbound, shutdown.clone()).await?)
@@ -270,6 +289,13 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
             tracing::warn!("notifications still being sent after {DRAIN_TIMEOUT:?}; exiting");
         }
     }
+    // The reads and refusals of the last moments are still queued: write them before exiting.
+    if tokio::time::timeout(DRAIN_TIMEOUT, audit.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("audit records still being written after {DRAIN_TIMEOUT:?}; exiting");
+    }
     Ok(served?)
 }
 
@@ -293,13 +319,19 @@ async fn revive_embedded_cluster(cluster: EmbeddedCluster, app: App, shutdown: C
     }
 }
 
-/// Deletes expired idempotency keys now and every [`PRUNE_INTERVAL`].
+/// Deletes expired idempotency keys and audit records past their retention now and every
+/// [`PRUNE_INTERVAL`].
 async fn prune_periodically(app: App, shutdown: CancellationToken) {
     loop {
         match app.prune_idempotency_keys().await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "expired idempotency keys deleted"),
             Err(err) => tracing::warn!(error = %err, "could not prune idempotency keys"),
+        }
+        match app.prune_audit().await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "audit records past their retention deleted"),
+            Err(err) => tracing::warn!(error = %err, "could not prune audit records"),
         }
         tokio::select! {
             () = shutdown.cancelled() => return,

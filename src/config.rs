@@ -67,6 +67,9 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Print the audit trail, newest first: every MCP call, `firebreak tool` run and
+    /// ingestion request (who, how authenticated, what, the incident, outcome, duration).
+    Audit(Box<AuditArgs>),
     /// See and act on notifications: how targets stand, a test message, a resend.
     Notifications {
         /// What to do.
@@ -78,6 +81,53 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: AlertingCommand,
+    },
+    /// Manage the API tokens `serve --http` accepts (kept in the database, so every replica
+    /// accepts the same ones): create, list, revoke, rotate.
+    Tokens {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// API token commands. A secret is shown once, by `create` or `rotate`: only its digest is kept.
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print its secret (once).
+    Create {
+        /// Its name, the principal recorded on its writes: 1–64 of `a-z 0-9 . _ -`, starting
+        /// with a letter or digit (e.g. `ci-bot`).
+        name: String,
+        /// What it may do: `incidents:read`, `incidents:write` (implies read), `admin`;
+        /// several joined by `,` or `+`.
+        #[arg(long, value_name = "SCOPES", value_parser = crate::domain::Scopes::parse)]
+        scopes: crate::domain::Scopes,
+        /// How long it is valid (e.g. `90d`, `12h`, `30m`) [default: until revoked].
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        expires: Option<Duration>,
+    },
+    /// List the tokens: name, scopes, when made, last used and expiring, state. Never secrets.
+    List {
+        /// Include revoked tokens.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token: every serving process refuses it within about a second.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+    /// Give a token a new secret (printed once); the old one keeps working for the grace.
+    Rotate {
+        /// The token's name.
+        name: String,
+        /// How long the old secret is still accepted (`0`: not at all; at most 30d).
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_grace)]
+        grace: Duration,
     },
 }
 
@@ -240,6 +290,82 @@ pub struct ServeArgs {
         value_parser = parse_duration
     )]
     pub body_timeout: Duration,
+    /// How long audit records are kept (e.g. `180d`, `720h`); older ones are deleted in the
+    /// background.
+    #[arg(
+        long,
+        env = "FIREBREAK_AUDIT_RETENTION",
+        value_name = "DURATION",
+        default_value = "180d",
+        value_parser = parse_duration
+    )]
+    pub audit_retention: Duration,
+    /// OAuth access tokens from an identity provider.
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+}
+
+/// OAuth 2.1 options of `firebreak serve --http`: accept access tokens (JWTs, RS256 or ES256)
+/// that an authorization server issued for this server, checked against its published keys.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OAuthArgs {
+    /// The authorization server's issuer identifier, exactly as its tokens' `iss` spells it
+    /// (e.g. `https://login.example.com/realms/ops`); setting it turns OAuth on.
+    #[arg(long, env = "FIREBREAK_OAUTH_ISSUER", value_name = "URL")]
+    pub oauth_issuer: Option<String>,
+    /// This server's public URL for `/mcp` (e.g. `https://firebreak.example.com/mcp`): the
+    /// audience tokens must be issued for, and where the resource metadata is announced.
+    #[arg(long, env = "FIREBREAK_OAUTH_RESOURCE", value_name = "URL")]
+    pub oauth_resource: Option<String>,
+    /// Where the issuer publishes its signing keys [default: the `jwks_uri` of its metadata].
+    #[arg(long, env = "FIREBREAK_OAUTH_JWKS_URL", value_name = "URL")]
+    pub oauth_jwks_url: Option<String>,
+    /// The token claim recorded as the principal on writes, e.g. `email` or
+    /// `preferred_username` [default: sub]; a token without it is refused.
+    #[arg(long, env = "FIREBREAK_OAUTH_PRINCIPAL_CLAIM", value_name = "CLAIM")]
+    pub oauth_principal_claim: Option<String>,
+    /// Identity provider scopes that grant Firebreak scopes, as `idp-scope=firebreak-scope`
+    /// pairs, comma-separated (e.g. `firebreak.read=incidents:read`); a token scope that is a
+    /// Firebreak scope name (`incidents:read`, `incidents:write`, `admin`) always counts.
+    #[arg(
+        long,
+        env = "FIREBREAK_OAUTH_SCOPE_MAP",
+        value_delimiter = ',',
+        value_name = "IDP=SCOPE,..."
+    )]
+    pub oauth_scope_map: Vec<String>,
+}
+
+/// Options of `firebreak audit`; every filter narrows the listing.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Only this principal's records (a token's name, the local user, a source's name).
+    #[arg(long, value_name = "NAME")]
+    pub principal: Option<String>,
+    /// Only calls of this tool, prompt, resource URI or endpoint (`POST /hooks/…`).
+    #[arg(long, value_name = "NAME")]
+    pub tool: Option<String>,
+    /// Only records of calls that touched this incident (`INC-42`, `42` or its UUID).
+    #[arg(long, value_name = "INC-N")]
+    pub incident: Option<String>,
+    /// Only this outcome: `ok` or an error code (`invalid_argument`, `unauthorized` …).
+    #[arg(long, value_name = "CODE")]
+    pub outcome: Option<String>,
+    /// Only records at or after this time: RFC 3339, or how long ago (`24h`, `7d`, `-30m`).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// Only records before this time: RFC 3339, or how long ago.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub until: Option<String>,
+    /// How many records (1 to 500).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: i64,
+    /// Only records listed after this one: the `id` of the last record of the previous page.
+    #[arg(long, value_name = "ID")]
+    pub before: Option<i64>,
+    /// Print one JSON object per line instead of one line of text per record.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of the use cases behind every tool call, shared by `serve` and `tool`.
@@ -297,6 +423,15 @@ pub struct ToolArgs {
     /// Permit reads only: a write tool is refused with `insufficient_scope`.
     #[arg(long, env = "FIREBREAK_READ_ONLY")]
     pub read_only: bool,
+    /// Call as this token (made with `firebreak tokens create`): its name is the principal and
+    /// its scopes bound the call, as on HTTP [default: the local user, with every scope].
+    #[arg(
+        long,
+        env = "FIREBREAK_TOKEN",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub token: Option<Secret>,
     /// What every call needs.
     #[command(flatten)]
     pub calls: CallArgs,
@@ -349,9 +484,18 @@ pub fn environment_variables() -> Vec<String> {
     names
 }
 
-/// Parses a duration written as a number and a unit: `500ms`, `10s`, `2m`, `1h` (a bare number
-/// is seconds). Zero is refused.
+/// Parses a duration written as a number and a unit: `500ms`, `10s`, `2m`, `1h`, `90d` (a bare
+/// number is seconds). Zero is refused.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_grace(text)?;
+    if duration.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(duration)
+}
+
+/// Parses a duration as [`parse_duration`] does, zero included (`0`: none at all).
+pub fn parse_grace(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -359,22 +503,23 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()
-        .map_err(|_| format!("`{text}` is not a duration: write e.g. 500ms, 10s, 2m or 1h"))?;
-    let duration = match unit.trim() {
-        "ms" => Duration::from_millis(number),
-        "" | "s" => Duration::from_secs(number),
-        "m" | "min" => Duration::from_secs(number * 60),
-        "h" => Duration::from_secs(number * 3600),
-        other => {
-            return Err(format!(
-                "`{other}` is not a unit of time: use ms, s, m or h (e.g. 10s)"
-            ));
-        }
+        .map_err(|_| format!("`{text}` is not a duration: write e.g. 500ms, 10s, 2m, 1h or 90d"))?;
+    let seconds = |per: u64| {
+        number
+            .checked_mul(per)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("`{text}` is too long"))
     };
-    if duration.is_zero() {
-        return Err("must be longer than zero".into());
+    match unit.trim() {
+        "ms" => Ok(Duration::from_millis(number)),
+        "" | "s" => seconds(1),
+        "m" | "min" => seconds(60),
+        "h" => seconds(3600),
+        "d" => seconds(86_400),
+        other => Err(format!(
+            "`{other}` is not a unit of time: use ms, s, m, h or d (e.g. 10s)"
+        )),
     }
-    Ok(duration)
 }
 
 /// A string that never appears in logs or `Debug` output.
@@ -527,6 +672,13 @@ mod tests {
                 .contains("not a duration")
         );
         assert!(parse_duration("3days").unwrap_err().contains("unit"));
+        assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        assert_eq!(parse_grace("0"), Ok(Duration::ZERO));
+        assert!(
+            parse_grace("99999999999999999d")
+                .unwrap_err()
+                .contains("too long")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod auth;
 mod body;
 pub mod hooks;
 pub mod listener;
+pub mod oauth;
 pub mod status_page;
 
 use std::net::SocketAddr;
@@ -48,6 +49,10 @@ pub struct HttpOptions {
     pub tokens: Vec<NamedToken>,
     /// Reads only, whatever a credential allows (`serve --read-only`).
     pub read_only: bool,
+    /// Tokens made with `firebreak tokens create` (none: only the static ones).
+    pub database_tokens: Option<crate::app::tokens::TokenRegistry>,
+    /// OAuth 2.1 access tokens from an identity provider (none: OAuth is off).
+    pub oauth: Option<oauth::JwtValidator>,
     /// Limits on connections.
     pub connections: ConnectionLimits,
     /// Limits on request bodies.
@@ -67,6 +72,8 @@ impl HttpOptions {
             allowed_origins: Vec::new(),
             tokens: Vec::new(),
             read_only: false,
+            database_tokens: None,
+            oauth: None,
             connections: ConnectionLimits {
                 max_connections: 1024,
                 header_timeout: Duration::from_secs(10),
@@ -82,7 +89,7 @@ impl HttpOptions {
 
     /// Refuses to expose an unauthenticated server beyond this machine.
     pub fn check_exposure(&self) -> Result<(), String> {
-        if self.tokens.is_empty() && !self.addr.ip().is_loopback() {
+        if !self.authenticator().requires_credentials() && !self.addr.ip().is_loopback() {
             return Err(format!(
                 "refusing to serve {} without bearer tokens: anyone who can reach it could change incidents. \
                  Set FIREBREAK_TOKENS=name:secret[,name:secret...] (or --tokens-file FILE), or bind a loopback address such as 127.0.0.1:{}",
@@ -95,7 +102,15 @@ impl HttpOptions {
 
     /// What vouches for the credentials of `/mcp` requests.
     pub fn authenticator(&self) -> Authenticator {
-        Authenticator::new(self.tokens.clone(), self.read_only)
+        let authenticator = Authenticator::new(
+            self.tokens.clone(),
+            self.database_tokens.clone(),
+            self.read_only,
+        );
+        match &self.oauth {
+            Some(validator) => authenticator.with_oauth(validator.clone()),
+            None => authenticator,
+        }
     }
 
     fn hosts(&self) -> Vec<String> {
@@ -176,6 +191,11 @@ pub fn router(app: App, options: &HttpOptions) -> Router {
     // The status page is public: it sits outside the authentication layer.
     let status_page =
         status_page::router(app.clone(), options.status_page.clone(), options.hosts());
+    let mcp = match &options.oauth {
+        // The metadata is public: it tells a client where to get a token.
+        Some(validator) => mcp.merge(oauth::metadata_router(Arc::new(validator.config().clone()))),
+        None => mcp,
+    };
     mcp.merge(hooks)
         .merge(status_page)
         .route("/healthz", get(health).with_state(app))

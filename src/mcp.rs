@@ -5,6 +5,7 @@
 mod access;
 mod action_item_tools;
 mod arguments;
+mod audited;
 mod completions;
 mod deadline;
 mod incident_tools;
@@ -44,7 +45,9 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
 
 use crate::app::App;
-use crate::domain::{Actor, Channel, Grant, Scope};
+use crate::app::audit::AuditKind;
+use crate::app::write::AuditSlot;
+use crate::domain::{Actor, Grant, Scope};
 
 /// What the server tells clients about itself at initialization.
 const INSTRUCTIONS: &str = "Firebreak records incidents in PostgreSQL for responders. \
@@ -132,15 +135,10 @@ impl FirebreakServer {
     /// The author of the current request: principal, client and channel.
     fn actor(&self, context: &RequestContext<RoleServer>) -> Actor {
         let parts = context.extensions.get::<http::request::Parts>();
-        let channel = match &self.transport {
-            Transport::Stdio { .. } => Channel::Mcp,
-            Transport::Cli { .. } => Channel::Cli,
-            Transport::Http => Channel::Http,
-        };
         Actor {
             principal: self.grant(context).principal,
             client: client_name(context, parts),
-            channel,
+            channel: self.channel(),
         }
     }
 
@@ -216,37 +214,18 @@ impl ServerHandler for FirebreakServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let tool = request.name.clone();
-        if let Some(route) = self.tool_router.get(&tool)
-            && let Err(refused) = self.require(
-                &context,
-                access::tool_scope(route),
-                &format!("tool `{tool}`"),
-            )
-        {
-            return tool_error::ToolError(refused).into_call_tool_result();
-        }
-        // Kept to explain argument errors; tool arguments are small.
+        // Kept to explain argument errors and for the audit record; tool arguments are small.
         let arguments = request.arguments.clone().unwrap_or_default();
-        let mut context = context;
-        if let Some(digest) = writes::RequestDigest::of(&tool, &arguments) {
-            context.extensions.insert(digest);
-        }
-        let call = ToolCallContext::new(self, request, context);
-        let limit = self.app.settings().call_timeout;
-        let Some(answer) = deadline::within(limit, self.tool_router.call(call)).await else {
-            let is_write = self
-                .tool_router
-                .get(&tool)
-                .and_then(|t| t.annotations.as_ref())
-                .is_some_and(|a| a.read_only_hint != Some(true));
-            return Ok(deadline::tool_error(&tool, is_write, limit).into());
-        };
-        match answer {
-            Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
-                Ok(arguments::explain(&tool, &arguments, result).into())
-            }
-            other => other,
-        }
+        let slot = self.audit_slot(
+            &context,
+            AuditKind::Tool,
+            &tool,
+            &serde_json::Value::Object(arguments.clone()),
+        );
+        let answer = self.call_checked(request, context, &arguments, &slot).await;
+        let (outcome, incident) = audited::tool_outcome(&answer);
+        slot.finish(&self.app, &outcome, incident);
+        answer
     }
 
     async fn get_prompt(
@@ -254,14 +233,11 @@ impl ServerHandler for FirebreakServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let name = request.name.clone();
-        self.require(&context, Scope::IncidentsRead, &format!("prompt `{name}`"))
-            .map_err(|refused| tool_error::protocol_error(&refused))?;
-        let prompt = PromptContext::new(self, request.name, request.arguments, context);
-        let limit = self.app.settings().call_timeout;
-        deadline::within(limit, self.prompt_router.get_prompt(prompt))
-            .await
-            .unwrap_or_else(|| Err(deadline::protocol_error(&format!("prompt {name}"), limit)))
+        let arguments = serde_json::to_value(&request.arguments).unwrap_or_default();
+        let slot = self.audit_slot(&context, AuditKind::Prompt, &request.name, &arguments);
+        let answer = self.prompt_checked(request, context).await;
+        slot.finish(&self.app, &audited::outcome(&answer), None);
+        answer
     }
 
     /// The tools this request's credential may call (what it lacks the scope for is hidden,
@@ -343,14 +319,16 @@ impl ServerHandler for FirebreakServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let scope = access::resource_scope(&request.uri);
-        self.require(&context, scope, &format!("resource `{}`", request.uri))
-            .map_err(|refused| tool_error::protocol_error(&refused))?;
-        let limit = self.app.settings().call_timeout;
-        match deadline::within(limit, resources::read(&self.app, &request.uri)).await {
-            Some(read) => Ok(read?.into()),
-            None => Err(deadline::protocol_error(&request.uri, limit)),
-        }
+        let slot = self.audit_slot(
+            &context,
+            AuditKind::Resource,
+            &request.uri,
+            &serde_json::Value::Null,
+        );
+        let answer = self.read_checked(&request, &context).await;
+        let incident = audited::incident_of_uri(&request.uri);
+        slot.finish(&self.app, &audited::outcome(&answer), incident);
+        answer
     }
 
     async fn complete(
@@ -364,5 +342,81 @@ impl ServerHandler for FirebreakServer {
         deadline::within(limit, completions::complete(self, &request))
             .await
             .unwrap_or_else(|| Err(deadline::protocol_error("completion/complete", limit)))
+    }
+}
+
+impl FirebreakServer {
+    /// A tool call once its audit slot exists: the scope check, the call within its deadline,
+    /// argument errors explained.
+    async fn call_checked(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+        arguments: &rmcp::model::JsonObject,
+        slot: &AuditSlot,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let tool = request.name.clone();
+        if let Some(route) = self.tool_router.get(&tool)
+            && let Err(refused) = self.require(
+                &context,
+                access::tool_scope(route),
+                &format!("tool `{tool}`"),
+            )
+        {
+            return tool_error::ToolError(refused).into_call_tool_result();
+        }
+        let mut context = context;
+        if let Some(digest) = writes::RequestDigest::of(&tool, arguments) {
+            context.extensions.insert(digest);
+        }
+        context.extensions.insert(slot.clone());
+        let call = ToolCallContext::new(self, request, context);
+        let limit = self.app.settings().call_timeout;
+        let Some(answer) = deadline::within(limit, self.tool_router.call(call)).await else {
+            let is_write = self
+                .tool_router
+                .get(&tool)
+                .and_then(|t| t.annotations.as_ref())
+                .is_some_and(|a| a.read_only_hint != Some(true));
+            return Ok(deadline::tool_error(&tool, is_write, limit).into());
+        };
+        match answer {
+            Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
+                Ok(arguments::explain(&tool, arguments, result).into())
+            }
+            other => other,
+        }
+    }
+
+    /// A prompt request: the scope check, then the prompt within the deadline.
+    async fn prompt_checked(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let name = request.name.clone();
+        self.require(&context, Scope::IncidentsRead, &format!("prompt `{name}`"))
+            .map_err(|refused| tool_error::protocol_error(&refused))?;
+        let prompt = PromptContext::new(self, request.name, request.arguments, context);
+        let limit = self.app.settings().call_timeout;
+        deadline::within(limit, self.prompt_router.get_prompt(prompt))
+            .await
+            .unwrap_or_else(|| Err(deadline::protocol_error(&format!("prompt {name}"), limit)))
+    }
+
+    /// A resource read: the scope check, then the read within the deadline.
+    async fn read_checked(
+        &self,
+        request: &ReadResourceRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let scope = access::resource_scope(&request.uri);
+        self.require(context, scope, &format!("resource `{}`", request.uri))
+            .map_err(|refused| tool_error::protocol_error(&refused))?;
+        let limit = self.app.settings().call_timeout;
+        match deadline::within(limit, resources::read(&self.app, &request.uri)).await {
+            Some(read) => Ok(read?.into()),
+            None => Err(deadline::protocol_error(&request.uri, limit)),
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod action_items;
 pub mod alerts;
+pub mod audit;
 pub mod brief;
 pub mod changes;
 pub mod cluster;
@@ -20,6 +21,7 @@ pub mod similar;
 pub mod status_page;
 pub mod status_updates;
 pub mod timeline;
+pub mod tokens;
 
 use std::time::Duration;
 

@@ -68,6 +68,9 @@ pub enum Error {
     /// The postmortem template does not render (the message names the line).
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// No live token has this name (the message names it and says how to list them).
+    #[error("{0}")]
+    TokenNotFound(String),
     /// The caller's credential lacks the scope the call needs.
     #[error("{0}")]
     InsufficientScope(crate::domain::MissingScope),
@@ -90,7 +93,8 @@ impl Error {
             Error::NotFound(_)
             | Error::RunbookNotFound(_)
             | Error::ActionItemNotFound(_)
-            | Error::NoPostmortem(_) => "not_found",
+            | Error::NoPostmortem(_)
+            | Error::TokenNotFound(_) => "not_found",
             Error::Invalid(_) => "invalid_argument",
             Error::Transition { .. } => "invalid_transition",
             Error::StaleVersion { .. } | Error::StaleObject { .. } | Error::Conflict(_) => {

@@ -12,6 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
 
+use crate::app::audit::{self, AuditRecord};
 use crate::app::{App, Error, Result, commit};
 use crate::domain::{Actor, ValidationError, validation};
 use crate::store;
@@ -47,11 +48,73 @@ impl IdempotencyKey {
     }
 }
 
-/// Who writes, the key that makes a retry safe (if any), and how to render the answer to keep.
+/// Who writes, the key that makes a retry safe (if any), how to render the answer to keep, and
+/// the call's audit record, which the write commits in its own transaction.
 pub struct Write<'a, T> {
     actor: &'a Actor,
     key: Option<IdempotencyKey>,
     answer: Answer<T>,
+    audit: Option<AuditSlot>,
+}
+
+/// A call's audit record, shared by the transport that made it and the write that commits it.
+///
+/// A write inserts the record in its transaction and marks it committed once the transaction
+/// is; when the call is answered, the transport queues the record (with the call's outcome)
+/// unless a write committed it. So a write that rolls back leaves no record of a write, only
+/// the queued record of the refusal, with its error code.
+#[derive(Clone)]
+pub struct AuditSlot {
+    shared: std::sync::Arc<std::sync::Mutex<SlotState>>,
+    started: std::time::Instant,
+}
+
+struct SlotState {
+    record: AuditRecord,
+    committed: bool,
+}
+
+impl AuditSlot {
+    /// A slot for `record`, a call beginning now.
+    pub fn new(record: AuditRecord) -> AuditSlot {
+        AuditSlot {
+            shared: std::sync::Arc::new(std::sync::Mutex::new(SlotState {
+                record,
+                committed: false,
+            })),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The record as a successful write commits it, unless one was committed already.
+    fn for_commit(&self) -> Option<AuditRecord> {
+        let state = self.state();
+        (!state.committed).then(|| state.record.clone().finished("ok", self.started.elapsed()))
+    }
+
+    fn mark_committed(&self) {
+        self.state().committed = true;
+    }
+
+    /// Ends the call with `outcome` (`ok` or an error code): queues the record on `app`'s audit
+    /// log unless a write committed it. `incident` fills in the incident when the arguments did
+    /// not name one (a declaration's answer does).
+    pub fn finish(&self, app: &App, outcome: &str, incident: Option<i64>) {
+        let state = self.state();
+        if state.committed {
+            return;
+        }
+        let mut record = state
+            .record
+            .clone()
+            .finished(outcome, self.started.elapsed());
+        record.incident = record.incident.or(incident);
+        app.audit_log().record(record);
+    }
 }
 
 /// What a write answered.
@@ -76,7 +139,18 @@ impl<T> Written<T> {
 impl<'a, T> Write<'a, T> {
     /// A write by `actor`, remembered under `key` (rendered with `answer`) when there is one.
     pub fn new(actor: &'a Actor, key: Option<IdempotencyKey>, answer: Answer<T>) -> Self {
-        Write { actor, key, answer }
+        Write {
+            actor,
+            key,
+            answer,
+            audit: None,
+        }
+    }
+
+    /// The same write, committing `slot`'s audit record in its transaction.
+    pub fn audited(mut self, slot: Option<AuditSlot>) -> Self {
+        self.audit = slot;
+        self
     }
 
     /// A write without a key (nothing is remembered).
@@ -85,6 +159,7 @@ impl<'a, T> Write<'a, T> {
             actor,
             key: None,
             answer: |_| serde_json::Value::Null,
+            audit: None,
         }
     }
 
@@ -171,7 +246,17 @@ impl App {
         }
         let value = work(&mut tx).await?;
         write.remember(&mut tx, &value).await?;
+        let audited = write.audit.as_ref().and_then(AuditSlot::for_commit);
+        if let Some(mut record) = audited {
+            if record.incident.is_none() {
+                record.incident = audit::incident_in_answer(&(write.answer)(&value));
+            }
+            audit::record_in(&mut tx, &record).await?;
+        }
         commit(tx).await?;
+        if let Some(slot) = &write.audit {
+            slot.mark_committed();
+        }
         Ok(Written::Applied(value))
     }
 
@@ -184,7 +269,8 @@ impl App {
         now: DateTime<Utc>,
         work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
     ) -> Result<Written<T>> {
-        if write.is_keyed() {
+        // An audited write needs a transaction for its record to commit with it.
+        if write.is_keyed() || write.audit.is_some() {
             return self.write_in_transaction(write, now, work).await;
         }
         let mut conn = self.autocommit().await?;

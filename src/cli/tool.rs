@@ -5,7 +5,9 @@ use std::io::Write;
 
 use super::{Error, connect_with_cluster, local_grant, outbound, settings};
 use crate::app::App;
+use crate::app::tokens::TokenRegistry;
 use crate::config::{DatabaseArgs, ToolArgs};
+use crate::domain::Grant;
 use crate::mcp::script;
 
 /// `firebreak tool`: one call through the MCP server in this process. The answer (or the
@@ -36,10 +38,17 @@ pub(super) async fn run(database: &DatabaseArgs, args: &ToolArgs) -> Result<(), 
     let arguments = tool_arguments(args)?;
     let settings = settings(&args.calls, outbound(&args.calls)?.as_ref())?;
     let (pool, _cluster) = connect_with_cluster(database, Some(settings.call_timeout)).await?;
-    let grant = local_grant(&args.calls, args.read_only);
-    let answer = script::call_tool(App::new(pool, settings), grant, name, arguments)
-        .await
-        .map_err(|err| Error::Tool(err.to_string()))?;
+    let app = App::new(pool, settings);
+    let grant = match &args.token {
+        None => local_grant(&args.calls, args.read_only),
+        Some(secret) => token_grant(&app, secret.expose())
+            .await?
+            .limited(args.read_only),
+    };
+    let answer = script::call_tool(app.clone(), grant, name, arguments).await;
+    // The run's audit record, if it was not a write's (committed with it), is written now.
+    app.audit_log().flush().await;
+    let answer = answer.map_err(|err| Error::Tool(err.to_string()))?;
     if let Some(structured) = &answer.structured {
         let text = serde_json::to_string_pretty(structured).map_err(std::io::Error::other)?;
         writeln!(stdout, "{text}")?;
@@ -78,4 +87,20 @@ fn tool_arguments(args: &ToolArgs) -> Result<serde_json::Map<String, serde_json:
         ))),
         Err(err) => Err(Error::Config(format!("{from} is not valid JSON: {err}"))),
     }
+}
+
+/// The grant of a database token, as the HTTP server would give it.
+async fn token_grant(app: &App, secret: &str) -> Result<Grant, Error> {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let registry = TokenRegistry::start(app, stop.clone()).await?;
+    stop.cancel();
+    registry
+        .grant_for(secret, chrono::Utc::now())
+        .ok_or_else(|| {
+            Error::Config(
+                "FIREBREAK_TOKEN (--token) is not a valid token: unknown, revoked or expired \
+             (see `firebreak tokens list --all`)"
+                    .into(),
+            )
+        })
 }

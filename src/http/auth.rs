@@ -22,8 +22,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
+use crate::app::tokens::TokenRegistry;
 use crate::config::NamedToken;
 use crate::domain::{AuthMethod, Grant, MissingScope, Scopes};
+use crate::http::oauth::JwtValidator;
 use crate::mcp::FirebreakServer;
 
 /// Everything that can vouch for a bearer credential, shared by every request.
@@ -35,7 +37,11 @@ pub struct Authenticator {
 /// The credentials a server accepts.
 struct Credentials {
     static_tokens: Vec<NamedToken>,
+    /// Tokens made with `firebreak tokens create`, kept current by their registry.
+    database: Option<TokenRegistry>,
     read_only: bool,
+    /// OAuth access tokens (JWTs), when an issuer is configured.
+    oauth: Option<JwtValidator>,
 }
 
 /// Why a request was not authenticated.
@@ -50,19 +56,45 @@ pub enum Refusal {
 impl Authenticator {
     /// Accepts `static_tokens` (and, once added, database tokens and OAuth access tokens);
     /// `read_only` narrows every grant to reads.
-    pub fn new(static_tokens: Vec<NamedToken>, read_only: bool) -> Self {
+    pub fn new(
+        static_tokens: Vec<NamedToken>,
+        database: Option<TokenRegistry>,
+        read_only: bool,
+    ) -> Self {
         Authenticator {
             inner: Arc::new(Credentials {
                 static_tokens,
+                database,
                 read_only,
+                oauth: None,
             }),
+        }
+    }
+
+    /// Also accepts OAuth access tokens (JWTs) that `validator` vouches for.
+    pub fn with_oauth(self, validator: JwtValidator) -> Self {
+        let credentials = Credentials {
+            static_tokens: self.inner.static_tokens.clone(),
+            database: self.inner.database.clone(),
+            read_only: self.inner.read_only,
+            oauth: Some(validator),
+        };
+        Authenticator {
+            inner: Arc::new(credentials),
         }
     }
 
     /// True when some credential is configured, so requests without one are refused; with
     /// none (a loopback server for one user), every request is `anonymous` with every scope.
+    /// Making the first database token ends anonymous access on every replica.
     pub fn requires_credentials(&self) -> bool {
         !self.inner.static_tokens.is_empty()
+            || self.inner.oauth.is_some()
+            || self
+                .inner
+                .database
+                .as_ref()
+                .is_some_and(|db| !db.is_empty())
     }
 
     /// The grant for a request carrying `presented` (the bearer credential, if any).
@@ -80,13 +112,38 @@ impl Authenticator {
         if let Some(grant) = static_grant(&self.inner.static_tokens, presented) {
             return Ok(grant.limited(read_only));
         }
+        if let Some(grant) = self
+            .inner
+            .database
+            .as_ref()
+            .and_then(|db| db.grant_for(presented, chrono::Utc::now()))
+        {
+            return Ok(grant.limited(read_only));
+        }
+        if let Some(oauth) = &self.inner.oauth
+            && JwtValidator::is_jwt_shaped(presented)
+        {
+            return match oauth.validate(presented).await {
+                Ok(grant) => Ok(grant.limited(read_only)),
+                Err(rejection) => {
+                    tracing::debug!(%rejection, "refused an OAuth access token");
+                    Err(Refusal::Invalid(rejection.description()))
+                }
+            };
+        }
         Err(Refusal::Invalid("the bearer token is not valid".into()))
     }
 
     /// The `WWW-Authenticate` challenge's extra parameters (the OAuth resource metadata URL,
     /// when OAuth is configured).
     fn challenge_extras(&self) -> String {
-        String::new()
+        match &self.inner.oauth {
+            Some(oauth) => format!(
+                ", resource_metadata=\"{}\"",
+                quoted(&oauth.config().metadata_url())
+            ),
+            None => String::new(),
+        }
     }
 }
 
@@ -154,6 +211,12 @@ pub(super) async fn scope_gate(
             .server
             .missing_scope(&grant, method, head.params.as_ref())
     {
+        let client = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|ua| ua.to_str().ok());
+        gate.server
+            .audit_refusal(&grant, client, method, head.params.as_ref());
         return forbidden(&head.id, &missing, &gate.authenticator.challenge_extras());
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))

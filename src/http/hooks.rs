@@ -6,6 +6,7 @@
 //! of a payload that failed applies it whole.
 
 mod answer;
+mod audit;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -27,6 +28,7 @@ use crate::ingest::verify::{
 use crate::ingest::{Alerting, Source, SourceKind, formats};
 
 use answer::{Answer, refused_event};
+use audit::AuditSlot;
 
 /// Largest ingestion body.
 pub const MAX_HOOK_BODY_BYTES: usize = 1024 * 1024;
@@ -95,7 +97,7 @@ impl RefusalBudget {
 /// The ingestion routes.
 pub(super) fn router(app: App, sources: SourcesHandle, timeout: Duration) -> Router {
     let hooks = Hooks {
-        app,
+        app: app.clone(),
         sources,
         limits: BodyLimits {
             max_bytes: MAX_HOOK_BODY_BYTES,
@@ -108,6 +110,8 @@ pub(super) fn router(app: App, sources: SourcesHandle, timeout: Duration) -> Rou
         .route("/v2/enqueue", post(enqueue))
         .route("/v2/change/enqueue", post(change_enqueue))
         .with_state(hooks)
+        // Every request leaves an audit record, whatever it is answered.
+        .layer(axum::middleware::from_fn_with_state(app, audit::record))
 }
 
 /// `POST /hooks/{kind}/{source}`.
@@ -116,6 +120,7 @@ async fn hook(
     Path((kind, name)): Path<(String, String)>,
     request: Request,
 ) -> Response {
+    let audit = AuditSlot::of(&request);
     let alerting = hooks.sources.current();
     let Some(kind) = url_kind(&kind) else {
         return Answer::not_found(&format!(
@@ -139,9 +144,11 @@ async fn hook(
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
+    audit.body(&bytes);
     if let Err(reason) = authenticate(source, &parts.headers, &bytes) {
         return hooks.refuse(source, reason).await;
     }
+    audit.authenticated(&source.name);
     let envelope = Envelope {
         github_event: header_text(&parts.headers, "x-github-event"),
     };
@@ -149,7 +156,9 @@ async fn hook(
         Ok(parsed) => parsed,
         Err(err) => return hooks.invalid(source, &err).await,
     };
-    hooks.apply(source, parsed).await.into_response(None)
+    let answer = hooks.apply(source, parsed).await;
+    audit.applied(&answer);
+    answer.into_response(None)
 }
 
 /// `POST /v2/enqueue`: PagerDuty Events v2 alert events.
@@ -168,17 +177,20 @@ impl Hooks {
         request: Request,
         parse: fn(&[u8]) -> Result<EventsV2, FormatError>,
     ) -> Response {
+        let audit = AuditSlot::of(&request);
         let (parts, body) = request.into_parts();
         let bytes = match self.read(&parts.headers, body).await {
             Ok(bytes) => bytes,
             Err(response) => return response,
         };
+        audit.body(&bytes);
         let alerting = self.sources.current();
         let source =
             routing_key_of(&bytes).and_then(|key| routing_key_source(&alerting.sources, &key));
         let Some(source) = source else {
             return Answer::unauthorized();
         };
+        audit.authenticated(&source.name);
         let event = match parse(&bytes) {
             Ok(event) => event,
             Err(err) => {
@@ -189,9 +201,9 @@ impl Hooks {
                 return refused_event(&err);
             }
         };
-        self.apply(source, event.parsed)
-            .await
-            .into_response(Some(SourceKind::EventsV2))
+        let answer = self.apply(source, event.parsed).await;
+        audit.applied(&answer);
+        answer.into_response(Some(SourceKind::EventsV2))
     }
 
     /// The body within the ingestion limits, or the answer that says why not.

@@ -1,7 +1,10 @@
 //! MCP resources: incident briefs, timelines, alerts, postmortems and runbooks as markdown,
 //! addressed as `incident://INC-42`, `incident://INC-42/timeline`, `incident://INC-42/alerts`,
 //! `postmortem://INC-42` and
-//! `runbook://{slug}`. Incidents are also accepted as `incident://42` and by UUID.
+//! `runbook://{slug}`. Incidents are also accepted as `incident://42` and by UUID. The audit
+//! trail, for `admin` credentials, is JSON at `audit://log` (see [`audit`]).
+
+mod audit;
 
 use rmcp::ErrorData;
 use rmcp::model::{
@@ -16,6 +19,9 @@ use crate::domain::runbook::RunbookSummary;
 use crate::domain::{IncidentRef, IncidentSummary};
 use crate::mcp::markdown;
 use crate::mcp::tool_error::protocol_error;
+
+/// Resources whose URIs start with this are the audit trail (`admin` only).
+pub(crate) const AUDIT_RESOURCE_PREFIX: &str = "audit://";
 
 /// The template of incident briefs.
 pub(crate) const INCIDENT_TEMPLATE: &str = "incident://{incident}";
@@ -132,6 +138,10 @@ pub(crate) fn templates() -> ListResourceTemplatesResult {
             "A runbook as markdown: front matter, meaning, impact, diagnosis, mitigation and \
              numbered steps (risky ones marked).",
         ),
+        ResourceTemplate::new(audit::AUDIT_TEMPLATE, "audit-log")
+            .with_title("Audit trail")
+            .with_description(audit::AUDIT_DESCRIPTION)
+            .with_mime_type(audit::JSON),
     ])
 }
 
@@ -187,8 +197,11 @@ fn runbook_resource(runbook: &RunbookSummary) -> Resource {
         .with_mime_type(MARKDOWN)
 }
 
-/// Reads one resource as markdown.
+/// Reads one resource: markdown, or JSON for the audit trail.
 pub(crate) async fn read(app: &App, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+    if uri.starts_with(AUDIT_RESOURCE_PREFIX) {
+        return audit::read(app, uri).await;
+    }
     let address = Address::parse(uri).ok_or_else(|| {
         not_found(
             uri,

@@ -15,7 +15,7 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::app::write::Answer;
+use crate::app::write::{Answer, AuditSlot};
 use crate::app::{IdempotencyKey, Write, Written};
 use crate::domain::Actor;
 use crate::mcp::FirebreakServer;
@@ -70,7 +70,8 @@ impl FirebreakServer {
                 Some(IdempotencyKey::parse(key, tool, digest)?)
             }
         };
-        Ok(Write::new(actor, key, answer))
+        let audit = context.extensions.get::<AuditSlot>().cloned();
+        Ok(Write::new(actor, key, answer).audited(audit))
     }
 }
 

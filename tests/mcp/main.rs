@@ -9,6 +9,8 @@
 
 mod access;
 mod action_items;
+mod audit;
+mod audit_calls;
 mod connections;
 mod deadlines;
 mod forgiving;
@@ -19,6 +21,7 @@ mod lifecycle;
 mod listing;
 mod metrics;
 mod notifications;
+mod oauth;
 mod postmortems;
 mod prompts;
 mod races;
@@ -33,6 +36,7 @@ mod skills;
 mod status_page;
 mod status_updates;
 mod support;
+mod tokens;
 mod tool_list;
 mod transports;
 mod whole_incident;

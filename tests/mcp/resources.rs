@@ -11,7 +11,8 @@ use rmcp::model::{
 };
 use serde_json::json;
 
-use crate::support::{Client, TestDb, call, declare, ok};
+use crate::support::{Client, TestDb, call, connect_granted, declare, local_grant, ok};
+use firebreak::domain::{Scope, Scopes};
 
 /// Reads a resource and returns its markdown, checking the MIME type and URI.
 async fn read(client: &Client, uri: &str) -> String {
@@ -64,11 +65,12 @@ pub(crate) async fn complete(
 }
 
 #[tokio::test]
-async fn the_templates_name_the_five_resource_forms() {
+async fn the_templates_name_the_resource_forms_a_credential_may_read() {
     let db = TestDb::new().await;
     let client = db.client().await;
     let templates = client.list_all_resource_templates().await.unwrap();
     let uris: Vec<&str> = templates.iter().map(|t| t.uri_template.as_str()).collect();
+    let audit = "audit://log{?principal,tool,incident,outcome,since,until,limit,before}";
     assert_eq!(
         uris,
         [
@@ -77,12 +79,31 @@ async fn the_templates_name_the_five_resource_forms() {
             "incident://{incident}/alerts",
             "postmortem://{incident}",
             "runbook://{slug}",
+            audit,
         ]
     );
     for template in &templates {
-        assert_eq!(template.mime_type.as_deref(), Some("text/markdown"));
+        let mime = if template.uri_template == audit {
+            "application/json"
+        } else {
+            "text/markdown"
+        };
+        assert_eq!(template.mime_type.as_deref(), Some(mime));
         assert!(template.description.is_some(), "{}", template.uri_template);
     }
+    // Without `admin`, the audit trail is not offered.
+    let reader = connect_granted(
+        firebreak::app::App::from_pool(db.pool.clone()),
+        local_grant("reader", Scopes::of(&[Scope::IncidentsRead])),
+    )
+    .await;
+    let offered = reader.list_all_resource_templates().await.unwrap();
+    assert_eq!(offered.len(), 5);
+    assert!(
+        offered
+            .iter()
+            .all(|t| !t.uri_template.starts_with("audit://"))
+    );
 }
 
 #[tokio::test]
