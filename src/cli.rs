@@ -197,8 +197,8 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
                 max_connections(args.max_connections, open_files, database.db_pool_size);
             options.connections.header_timeout = args.header_timeout;
             options.body.timeout = args.body_timeout;
-            // Refuse before touching the database, so the mistake is the first thing reported.
-            options.check_exposure().map_err(Error::Config)?;
+            // The exposure is checked once the database tokens are loaded (`http::serve`): a
+            // server may rely on them alone.
             Some(options)
         }
         None => None,
@@ -233,13 +233,15 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         ));
     }
     let app = App::new(pool, settings.clone());
+    let mut tokens_registry = None;
     let http_options = match http_options {
         Some(mut options) => {
             options.sources = sources;
             options.status_page = std::sync::Arc::new(settings.status_page.clone());
             let registry = TokenRegistry::start(&app, shutdown.clone()).await?;
             tracing::info!(tokens = registry.len(), "database tokens loaded");
-            options.database_tokens = Some(registry);
+            options.database_tokens = Some(registry.clone());
+            tokens_registry = Some(registry);
             Some(options)
         }
         None => None,
@@ -295,6 +297,12 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         .is_err()
     {
         tracing::warn!("audit records still being written after {DRAIN_TIMEOUT:?}; exiting");
+    }
+    // The tokens' last uses are written as the registry stops (bounded there to 2 s). Serving
+    // may have ended on an error rather than a signal: stop the registry either way.
+    if let Some(registry) = tokens_registry {
+        shutdown.cancel();
+        registry.finished().await;
     }
     Ok(served?)
 }

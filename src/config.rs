@@ -578,9 +578,10 @@ pub fn parse_tokens(text: &str) -> Result<Vec<NamedToken>, String> {
         .filter(|entry| !entry.is_empty());
     for (index, entry) in entries.enumerate() {
         // The name ends at the first `:` after its scopes (which contain colons themselves).
-        let name_end = entry
-            .find(']')
-            .filter(|_| entry.find('[') < entry.find(':'));
+        let opens_scopes = entry
+            .find('[')
+            .is_some_and(|open| entry.find(':').is_some_and(|colon| open < colon));
+        let name_end = entry.find(']').filter(|_| opens_scopes);
         let split = match name_end {
             Some(end) => entry[end..].find(':').map(|at| end + at),
             None => entry.find(':'),
@@ -645,6 +646,10 @@ mod tests {
         let unknown = parse_tokens("r[incidents:delete]:0123456789abcdef").unwrap_err();
         assert!(unknown.contains("`incidents:delete`") && unknown.contains("incidents:read"));
         assert!(parse_tokens("r[admin:0123456789abcdef").is_err());
+        // A `]` in a secret is the secret's, not the end of scopes.
+        let bracket = parse_tokens("bot:ab]cd:efghijklmnopqrstuv").unwrap();
+        assert_eq!(bracket[0].name, "bot");
+        assert_eq!(bracket[0].secret.expose(), "ab]cd:efghijklmnopqrstuv");
     }
 
     #[test]

@@ -91,8 +91,9 @@ impl HttpOptions {
     pub fn check_exposure(&self) -> Result<(), String> {
         if !self.authenticator().requires_credentials() && !self.addr.ip().is_loopback() {
             return Err(format!(
-                "refusing to serve {} without bearer tokens: anyone who can reach it could change incidents. \
-                 Set FIREBREAK_TOKENS=name:secret[,name:secret...] (or --tokens-file FILE), or bind a loopback address such as 127.0.0.1:{}",
+                "refusing to serve {} without credentials: anyone who can reach it could change incidents. \
+                 Make a token with `firebreak tokens create NAME --scopes incidents:write`, set FIREBREAK_TOKENS=name:secret[,name:secret...] \
+                 (or --tokens-file FILE), configure OAuth (--oauth-issuer), or bind a loopback address such as 127.0.0.1:{}",
                 self.addr,
                 self.addr.port()
             ));

@@ -17,14 +17,17 @@ use crate::mcp::views::MetricsView;
 pub(super) async fn run(database: &DatabaseArgs, args: &ReportArgs) -> Result<(), Error> {
     let settings = settings(&args.calls, outbound(&args.calls)?.as_ref())?;
     let (pool, _cluster) = connect_with_cluster(database, Some(settings.call_timeout)).await?;
+    let app = App::new(pool, settings);
     let answer = script::call_tool(
-        App::new(pool, settings),
+        app.clone(),
         local_grant(&args.calls, true),
         "incident_metrics",
         arguments(args),
     )
-    .await
-    .map_err(|err| Error::Tool(err.to_string()))?;
+    .await;
+    // The run's audit record is queued: write it before the process ends.
+    app.audit_log().flush().await;
+    let answer = answer.map_err(|err| Error::Tool(err.to_string()))?;
     if answer.is_error {
         return Err(Error::Tool(answer.text));
     }

@@ -94,7 +94,7 @@ impl Authenticator {
                 .inner
                 .database
                 .as_ref()
-                .is_some_and(|db| !db.is_empty())
+                .is_some_and(TokenRegistry::requires_credentials)
     }
 
     /// The grant for a request carrying `presented` (the bearer credential, if any).
@@ -264,10 +264,14 @@ fn unauthorized(refusal: &Refusal, extras: &str) -> Response {
     };
     let body = json!({"error": error, "message": message});
     let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-    let challenge = format!(
-        "Bearer realm=\"firebreak\", error=\"{error}\", error_description=\"{}\"{extras}",
-        quoted(message)
-    );
+    // RFC 6750 §3.1: a request that carried no credential gets a challenge without an error.
+    let challenge = match refusal {
+        Refusal::Missing => format!("Bearer realm=\"firebreak\"{extras}"),
+        Refusal::Invalid(_) => format!(
+            "Bearer realm=\"firebreak\", error=\"{error}\", error_description=\"{}\"{extras}",
+            quoted(message)
+        ),
+    };
     set_challenge(&mut response, &challenge);
     response
 }

@@ -156,7 +156,7 @@ async fn hook(
         Ok(parsed) => parsed,
         Err(err) => return hooks.invalid(source, &err).await,
     };
-    let answer = hooks.apply(source, parsed).await;
+    let answer = hooks.apply(source, parsed, &audit).await;
     audit.applied(&answer);
     answer.into_response(None)
 }
@@ -201,7 +201,7 @@ impl Hooks {
                 return refused_event(&err);
             }
         };
-        let answer = self.apply(source, event.parsed).await;
+        let answer = self.apply(source, event.parsed, &audit).await;
         audit.applied(&answer);
         answer.into_response(Some(SourceKind::EventsV2))
     }
@@ -252,7 +252,10 @@ impl Hooks {
         }
     }
 
-    async fn apply(&self, source: &Source, parsed: Parsed) -> Answer {
+    /// Applies a delivery; its audit record (from `audit`) commits in the delivery's own
+    /// transaction.
+    async fn apply(&self, source: &Source, parsed: Parsed, audit: &AuditSlot) -> Answer {
+        let record = audit.for_commit();
         let signal = SignalSource {
             name: &source.name,
             kind: source.kind.as_str(),
@@ -262,19 +265,24 @@ impl Hooks {
             match parsed {
                 Parsed::Alerts(events) => self
                     .app
-                    .ingest_alerts(signal, events)
+                    .ingest_alerts(signal, events, Some(&record))
                     .await
                     .map(Answer::Alerts),
                 Parsed::Changes(changes) => self
                     .app
-                    .ingest_changes(signal, changes)
+                    .ingest_changes(signal, changes, Some(&record))
                     .await
                     .map(Answer::Changes),
                 Parsed::Ignored(reason) => Ok(Answer::Ignored(reason)),
             }
         };
         match tokio::time::timeout(deadline, work).await {
-            Ok(Ok(answer)) => answer,
+            Ok(Ok(answer)) => {
+                if !matches!(answer, Answer::Ignored(_)) {
+                    audit.committed();
+                }
+                answer
+            }
             Ok(Err(err)) => Answer::Failed(err),
             Err(_elapsed) => Answer::Late(deadline),
         }

@@ -71,7 +71,16 @@ impl FirebreakServer {
                     .unwrap_or(Value::Null),
             ),
             "resources/read" => (AuditKind::Resource, param("uri"), Value::Null),
-            _ => (AuditKind::Prompt, param("name"), Value::Null),
+            "prompts/get" => (
+                AuditKind::Prompt,
+                param("name"),
+                params
+                    .and_then(|p| p.get("arguments"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            ),
+            // A completion: recorded under its method, as the prompt kind nearest to it.
+            other => (AuditKind::Prompt, other.to_owned(), Value::Null),
         };
         let record = AuditRecord::for_call(grant, client, self.channel(), kind, &name, &arguments)
             .finished("insufficient_scope", std::time::Duration::ZERO);

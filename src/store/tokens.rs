@@ -254,6 +254,14 @@ pub async fn rotate(
     row.map(Token::try_from).transpose()
 }
 
+/// True when any token was ever made here (revoked and expired ones count).
+pub async fn any_made(conn: &mut PgConnection) -> Result<bool> {
+    let made: bool = sqlx::query_scalar("select exists (select 1 from api_token)")
+        .fetch_one(conn)
+        .await?;
+    Ok(made)
+}
+
 /// Every token that may be accepted at `now`: not revoked, not expired. One small query, run by
 /// every serving process about once a second.
 pub async fn live(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<LiveToken>> {

@@ -239,3 +239,42 @@ async fn stdio_and_the_command_line_obey_read_only() {
     assert!(stderr.contains("insufficient_scope"), "{stderr}");
     assert_eq!(db.count("incident").await, 0);
 }
+
+#[tokio::test]
+async fn revoking_the_last_database_token_does_not_open_the_server_to_anonymous_callers() {
+    let db = TestDb::new().await;
+    let tokens = |args: &[&str]| {
+        let mut command = firebreak();
+        command
+            .arg("tokens")
+            .args(args)
+            .env("DATABASE_URL", db.url());
+        command
+    };
+    let made = tokens(&["create", "only", "--scopes", "incidents:write"])
+        .output()
+        .await
+        .unwrap();
+    assert!(made.status.success());
+    let server = HttpServer::start_with(&db.url(), |c| {
+        c.env_remove("FIREBREAK_TOKENS");
+    })
+    .await;
+    let anonymous = || async {
+        reqwest::Client::new()
+            .post(server.mcp())
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(tools_list().to_string())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(anonymous().await, StatusCode::UNAUTHORIZED);
+    let revoked = tokens(&["revoke", "only"]).output().await.unwrap();
+    assert!(revoked.status.success());
+    // Past the registry's reload (about a second), the server still wants a credential.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(anonymous().await, StatusCode::UNAUTHORIZED);
+}

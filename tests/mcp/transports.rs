@@ -371,24 +371,41 @@ async fn http_serves_token_holders_refuses_others_and_stops_on_sigterm() {
 }
 
 #[tokio::test]
-async fn http_refuses_a_public_address_without_tokens_before_touching_the_database() {
-    let port = free_port();
-    let output = firebreak()
-        .args(["serve", "--http", &format!("0.0.0.0:{port}")])
-        // Nothing listens there: a connection attempt would fail with another message.
-        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/x")
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(30), output)
+async fn http_refuses_a_public_address_without_credentials_and_serves_one_with_database_tokens() {
+    let db = TestDb::new().await;
+    let serve_public = || {
+        let mut command = firebreak();
+        command
+            .args(["serve", "--http", &format!("0.0.0.0:{}", free_port())])
+            .env("DATABASE_URL", db.url());
+        command
+    };
+    let output = tokio::time::timeout(Duration::from_secs(30), serve_public().output())
         .await
         .expect("firebreak should refuse at once")
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "it served; stderr:\n{stderr}");
-    assert!(stderr.contains("FIREBREAK_TOKENS"), "stderr:\n{stderr}");
     assert!(
-        !stderr.contains("migrations"),
-        "it tried the database first:\n{stderr}"
+        stderr.contains("firebreak tokens create") && stderr.contains("FIREBREAK_TOKENS"),
+        "stderr:\n{stderr}"
     );
+    // A database token alone is a credential: the same server now starts.
+    let made = firebreak()
+        .args(["tokens", "create", "edge", "--scopes", "incidents:read"])
+        .env("DATABASE_URL", db.url())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut server = serve_public().stderr(Stdio::piped()).spawn().unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(server.try_wait().unwrap().is_none(), "it exited");
+    server.kill().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -180,9 +180,9 @@ fn last_resort(arguments: &Value) -> Value {
     let budget = PREVIEW_MAX_BYTES - 64;
     let mut kept = Map::new();
     let mut used = 2;
-    for (key, value) in map {
-        let key = clean_text(key, tightest.chars);
-        let value = entry(&key, value, tightest, 0);
+    for (original, value) in map {
+        let key = clean_text(original, tightest.chars);
+        let value = entry(original, value, tightest, 0);
         let size = json_len(&Value::String(key.clone())) + json_len(&value) + 2;
         if used + size > budget {
             break;

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::app::audit::{self, AuditRecord};
 use crate::app::signals::AlertOutcome;
 use crate::app::signals::SignalSource;
 use crate::app::signals::delivery::Delivery;
@@ -49,6 +50,7 @@ impl App {
         &self,
         source: SignalSource<'_>,
         events: Vec<AlertEvent>,
+        audit: Option<&AuditRecord>,
     ) -> Result<Vec<AlertOutcome>> {
         let now = Utc::now();
         let events = checked(events, now)?;
@@ -57,6 +59,11 @@ impl App {
         let outcomes = Delivery::new(source, &routing, now, false)
             .apply(&mut tx, &events)
             .await?;
+        if let Some(record) = audit {
+            let mut record = record.clone();
+            record.incident = outcomes.iter().find_map(|o| o.incident);
+            audit::record_in(&mut tx, &record).await?;
+        }
         commit(tx).await?;
         Ok(outcomes)
     }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
 
+use crate::app::audit::{self, AuditRecord};
 use crate::app::signals::SignalSource;
 use crate::app::write::{Write, Written};
 use crate::app::{App, Error, Result, commit, load, page};
@@ -89,6 +90,7 @@ impl App {
         &self,
         source: SignalSource<'_>,
         changes: Vec<NewChange>,
+        audit: Option<&AuditRecord>,
     ) -> Result<Vec<ChangeOutcome>> {
         let now = Utc::now();
         let changes = changes
@@ -106,6 +108,9 @@ impl App {
                 external_id: stored.change.external_id,
                 is_new,
             });
+        }
+        if let Some(record) = audit {
+            audit::record_in(&mut tx, record).await?;
         }
         commit(tx).await?;
         Ok(outcomes)

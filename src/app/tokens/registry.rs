@@ -5,7 +5,7 @@
 //! second. Uses are counted in memory and written every [`FLUSH_INTERVAL`], one statement each.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -30,6 +30,12 @@ const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone, Default)]
 pub struct TokenRegistry {
     inner: Arc<RwLock<Snapshot>>,
+    /// Set once any token has existed (revoked and expired ones count), and never cleared: a
+    /// server that once required credentials never falls back to anonymous access because its
+    /// last token was revoked or expired.
+    made: Arc<AtomicBool>,
+    /// The background task, to wait for its last write of uses at shutdown.
+    task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 /// One load of the live tokens.
@@ -72,8 +78,21 @@ impl TokenRegistry {
         let mut retired = HashMap::new();
         registry.reload(app, &mut retired).await?;
         let task = registry.clone();
-        tokio::spawn(task.maintain(app.clone(), listener, shutdown));
+        let handle = tokio::spawn(task.maintain(app.clone(), listener, shutdown));
+        *registry.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
         Ok(registry)
+    }
+
+    /// Waits until the background task has ended (after `shutdown`), its last uses written.
+    pub async fn finished(&self) {
+        let handle = self
+            .task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            let _ = handle.await;
+        }
     }
 
     /// The grant for a bearer `secret`, if a live token has it and it is valid at `now`:
@@ -116,10 +135,21 @@ impl TokenRegistry {
         self.len() == 0
     }
 
+    /// True once any token has been made in this database, live or not: requests must then
+    /// carry a credential.
+    pub fn requires_credentials(&self) -> bool {
+        self.made.load(Ordering::Relaxed)
+    }
+
     /// Reloads the copy from the database; the uses of tokens no longer live move to `retired`.
     async fn reload(&self, app: &App, retired: &mut HashMap<i64, i64>) -> Result<()> {
         let mut conn = app.autocommit().await?;
         let tokens = store::tokens::live(&mut conn, Utc::now()).await?;
+        if !tokens.is_empty()
+            || (!self.requires_credentials() && store::tokens::any_made(&mut conn).await?)
+        {
+            self.made.store(true, Ordering::Relaxed);
+        }
         drop(conn);
         for (id, at) in self.replace(tokens) {
             let kept = retired.entry(id).or_default();

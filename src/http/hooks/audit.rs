@@ -1,9 +1,8 @@
 //! Every request to the ingestion endpoints leaves an audit record (kind `ingest`): a layer
 //! around the routes times it and records it through the [`AuditLog`](crate::app::audit::AuditLog)
 //! queue once it is answered, with what the handler learnt on the way (the source it
-//! authenticated as, the body, the incident it touched). An accepted delivery's record is
-//! queued after its transaction committed, so a crash within the queue's 200 ms can lose it
-//! (the delivery itself is in the alert ledger).
+//! authenticated as, the body, the incident it touched). An accepted delivery's record commits
+//! in the delivery's own transaction; refusals are queued.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -25,6 +24,10 @@ pub(super) struct AuditSlot(Arc<Mutex<Facts>>);
 
 #[derive(Debug, Default)]
 struct Facts {
+    /// What the layer knew at the start: when, the endpoint and the sender's User-Agent.
+    start: Option<Start>,
+    /// A delivery's transaction committed the record: the layer queues none.
+    committed: bool,
     /// The source the request authenticated as.
     source: Option<String>,
     /// The body, once read.
@@ -60,6 +63,31 @@ impl AuditSlot {
         }
     }
 
+    /// The record as an accepted delivery commits it, in its own transaction.
+    pub(super) fn for_commit(&self) -> AuditRecord {
+        let facts = self.facts();
+        let start = facts.start.clone().unwrap_or_else(|| Start {
+            at: chrono::Utc::now(),
+            started: Instant::now(),
+            endpoint: String::new(),
+            user_agent: None,
+        });
+        let mut record = AuditRecord::for_ingest(
+            facts.source.as_deref(),
+            start.user_agent.as_deref(),
+            &start.endpoint,
+            facts.body.as_deref(),
+        )
+        .finished("ok", start.started.elapsed());
+        record.at = start.at;
+        record
+    }
+
+    /// The delivery committed its record.
+    pub(super) fn committed(&self) {
+        self.facts().committed = true;
+    }
+
     fn facts(&self) -> MutexGuard<'_, Facts> {
         match self.0.lock() {
             Ok(guard) => guard,
@@ -68,7 +96,16 @@ impl AuditSlot {
     }
 }
 
-/// The layer: answers the request, then queues its record.
+/// When and where a request began.
+#[derive(Debug, Clone)]
+struct Start {
+    at: chrono::DateTime<chrono::Utc>,
+    started: Instant,
+    endpoint: String,
+    user_agent: Option<String>,
+}
+
+/// The layer: answers the request, then queues its record (unless its delivery committed it).
 pub(super) async fn record(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let slot = AuditSlot::default();
@@ -80,8 +117,17 @@ pub(super) async fn record(State(app): State<App>, mut request: Request, next: N
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let at = chrono::Utc::now();
+    slot.facts().start = Some(Start {
+        at,
+        started,
+        endpoint: endpoint.clone(),
+        user_agent: user_agent.clone(),
+    });
     let response = next.run(request).await;
     let facts = std::mem::take(&mut *slot.facts());
+    if facts.committed {
+        return response;
+    }
     let mut record = AuditRecord::for_ingest(
         facts.source.as_deref(),
         user_agent.as_deref(),

@@ -46,11 +46,16 @@ impl ScopeMap {
         Ok(ScopeMap { pairs })
     }
 
-    /// The Firebreak scopes that the provider's scope `names` stand for.
+    /// The Firebreak scopes that the provider's scope `names` stand for: Firebreak's own names,
+    /// and what the map pairs. With a map, a bare `admin` counts only if the map says so (a
+    /// provider's generic `admin` scope, meant for another API on the same token, must not
+    /// become Firebreak's); `incidents:*` cannot be mistaken for another API's.
     pub fn map<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Scopes {
         let mut scopes = Vec::new();
         for name in names {
-            if let Ok(scope) = name.parse::<Scope>() {
+            if let Ok(scope) = name.parse::<Scope>()
+                && (self.pairs.is_empty() || scope != Scope::Admin)
+            {
                 scopes.push(scope);
             }
             let mapped = self.pairs.iter().filter(|(idp, _)| idp == name);
@@ -97,7 +102,7 @@ mod tests {
     }
 
     #[test]
-    fn firebreak_names_stand_for_themselves_and_pairs_map_the_rest() {
+    fn without_a_map_firebreak_names_stand_for_themselves_and_with_one_only_pairs_count() {
         let map =
             ScopeMap::parse(&["firebreak.read=incidents:read,firebreak.write=incidents:write"])
                 .unwrap();
@@ -109,8 +114,14 @@ mod tests {
             map.map(["firebreak.write"]),
             Scopes::of(&[Scope::IncidentsWrite])
         );
-        assert_eq!(map.map(["admin", "email"]), Scopes::of(&[Scope::Admin]));
+        // A provider's own `admin` (another API's, on the same token) is not Firebreak's.
+        assert_eq!(map.map(["admin", "email"]), Scopes::NONE);
         assert_eq!(map.map(["profile"]), Scopes::NONE);
+        let identity = ScopeMap::parse::<&str>(&[]).unwrap();
+        assert_eq!(
+            identity.map(["admin", "email"]),
+            Scopes::of(&[Scope::Admin])
+        );
         assert!(
             ScopeMap::parse(&["firebreak.read"])
                 .unwrap_err()

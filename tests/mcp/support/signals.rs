@@ -214,7 +214,7 @@ pub(crate) async fn seed_change(db: &TestDb) -> String {
         kind: "generic",
     };
     let stored = App::from_pool(db.pool.clone())
-        .ingest_changes(source, vec![change])
+        .ingest_changes(source, vec![change], None)
         .await
         .unwrap();
     stored[0].change.clone()
