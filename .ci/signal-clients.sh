@@ -7,7 +7,10 @@
 #     verifies the signatures of Firebreak's outbound webhooks;
 #   - Chromium (Debian's `chromium`), which renders the public status page headless;
 #   - @octokit/webhooks-examples (GitHub's payload examples) and @octokit/webhooks-methods
-#     (the signature `sign`/`verify`) in .ci/work/octokit.
+#     (the signature `sign`/`verify`) in .ci/work/octokit;
+#   - nginx (Debian's nginx-light) as the load balancer in front of several replicas, and
+#     PgBouncer (Debian's pgbouncer, 1.18) as the transaction pooler; the tests start their
+#     own on loopback ports, never the packaged services.
 # .ci/work is git-ignored. Nothing but Debian's, PyPI's and npm's packages is downloaded.
 #
 #   source .ci/signal-clients.sh   # exports the variables below into the caller
@@ -19,6 +22,8 @@
 #   CHROMIUM_BIN       the chromium binary
 #   OCTOKIT_EXAMPLES   the examples JSON file of @octokit/webhooks-examples
 #   OCTOKIT_METHODS    the installed @octokit/webhooks-methods package folder
+#   NGINX_BIN          the nginx binary
+#   PGBOUNCER_BIN      the pgbouncer binary
 #
 # When sourced it leaves the caller's working directory alone and uses `return`, not `exit`;
 # like .ci/run it runs under `set -euo pipefail`, which a sourcing shell then keeps.
@@ -127,6 +132,22 @@ sys.exit(m.version('standardwebhooks') != '$SIGNAL_STANDARDWEBHOOKS_VERSION')" 2
   [[ -f "$examples" ]] || { echo "signal-clients: no examples file at $examples" >&2; return 1; }
   [[ -f "$modules/webhooks-methods/package.json" ]] || { echo "signal-clients: no webhooks-methods" >&2; return 1; }
 
+  # --- nginx and PgBouncer ---------------------------------------------------------------------
+  local nginx="" pgbouncer=""
+  nginx=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
+  pgbouncer=$(command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null || true)
+  if [[ -n "$nginx" && -n "$pgbouncer" ]]; then
+    echo "signal-clients: nginx and pgbouncer already installed"
+  else
+    echo "signal-clients: installing nginx-light and pgbouncer"
+    signal_clients_apt_install nginx-light pgbouncer || return 1
+    nginx=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
+    pgbouncer=$(command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null || true)
+    [[ -n "$nginx" && -n "$pgbouncer" ]] || { echo "signal-clients: no nginx or pgbouncer after install" >&2; return 1; }
+  fi
+  signal_clients_stop_service nginx
+  signal_clients_stop_service pgbouncer
+
   export ALERTMANAGER_BIN="$am"
   export PAGERDUTY_PYTHON="$py"
   export CHROMIUM_BIN="$chromium"
@@ -137,6 +158,42 @@ sys.exit(m.version('standardwebhooks') != '$SIGNAL_STANDARDWEBHOOKS_VERSION')" 2
   echo "CHROMIUM_BIN=$CHROMIUM_BIN ($("$chromium" --version 2>/dev/null | head -n 1))"
   echo "OCTOKIT_EXAMPLES=$OCTOKIT_EXAMPLES"
   echo "OCTOKIT_METHODS=$OCTOKIT_METHODS"
+  export NGINX_BIN="$nginx"
+  export PGBOUNCER_BIN="$pgbouncer"
+  echo "NGINX_BIN=$NGINX_BIN ($("$nginx" -v 2>&1 | head -n 1))"
+  echo "PGBOUNCER_BIN=$PGBOUNCER_BIN ($("$pgbouncer" --version 2>&1 | head -n 1))"
+}
+
+# Installs Debian packages without starting their services (policy-rc.d says no for the
+# install when the machine has no policy of its own); retries once after `apt-get update`.
+signal_clients_apt_install() {
+  local own_policy="" rc=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    echo "signal-clients: apt-get install failed ($rc); apt-get update and retry"
+    rc=0
+    DEBIAN_FRONTEND=noninteractive apt-get update -q || rc=$?
+    [[ $rc -eq 0 ]] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+      --no-install-recommends "$@" || rc=$?; }
+  fi
+  [[ -n "$own_policy" ]] && rm -f /usr/sbin/policy-rc.d
+  [[ $rc -eq 0 ]] || { echo "signal-clients: cannot install $*" >&2; return 1; }
+}
+
+# Makes sure a packaged service is neither running nor enabled: the tests start their own.
+signal_clients_stop_service() {
+  local svc=$1
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  elif [[ -x "/etc/init.d/$svc" ]]; then
+    "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+    update-rc.d "$svc" disable >/dev/null 2>&1 || true
+  fi
 }
 
 # The "version" of a package folder's package.json, or nothing.
