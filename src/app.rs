@@ -9,11 +9,13 @@ mod error;
 mod incidents;
 mod lifecycle;
 mod listing;
+pub mod live;
 mod lookups;
 pub mod metrics;
 pub mod notifications;
 mod page;
 pub mod postmortems;
+pub mod replica;
 mod roles;
 pub mod runbooks;
 pub mod signals;
@@ -36,7 +38,6 @@ pub use write::{IdempotencyKey, Write, Written};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, Transaction};
 
@@ -58,6 +59,8 @@ pub struct App {
     brief_similar: Arc<similar::BriefCache>,
     /// The batched audit records of reads and refusals, shared by clones.
     audit: audit::AuditLog,
+    /// A read replica for searches, similar incidents and metrics, if configured.
+    reader: Option<Arc<replica::ReadReplica>>,
 }
 
 /// What use cases need beyond the database, read once from the configuration.
@@ -76,6 +79,9 @@ pub struct Settings {
     pub status_page: crate::domain::status_page::PageConfig,
     /// How long audit records are kept before the background pruning deletes them.
     pub audit_retention: chrono::Duration,
+    /// How transactions start and where listeners connect: directly, or behind a
+    /// transaction pooler such as PgBouncer.
+    pub pooling: store::pooler::Pooling,
 }
 
 /// The default of [`Settings::call_timeout`].
@@ -92,6 +98,7 @@ impl Default for Settings {
             routing: signals::RoutingHandle::default(),
             status_page: crate::domain::status_page::PageConfig::default(),
             audit_retention: audit::RETENTION,
+            pooling: store::pooler::Pooling::direct(),
         }
     }
 }
@@ -108,13 +115,25 @@ impl App {
     /// Wraps a connection pool (migrations must already have run) with `settings`.
     pub fn new(pool: PgPool, settings: Settings) -> Self {
         App {
-            audit: audit::AuditLog::new(pool.clone()),
+            audit: audit::AuditLog::new(pool.clone(), settings.pooling.clone()),
             pool,
             fetcher: runbooks::fetcher(&settings.runbook_hosts, FetchLimits::default()),
             settings: Arc::new(settings),
             stats: Arc::default(),
             brief_similar: Arc::default(),
+            reader: None,
         }
+    }
+
+    /// Sends searches, similar incidents and metrics to `replica` while it is fresh enough.
+    pub fn with_read_replica(mut self, replica: Arc<replica::ReadReplica>) -> App {
+        self.reader = Some(replica);
+        self
+    }
+
+    /// The read replica, if one is configured.
+    pub fn read_replica(&self) -> Option<&replica::ReadReplica> {
+        self.reader.as_deref()
     }
 
     /// The settings.
@@ -141,15 +160,47 @@ impl App {
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await.map_err(store::Error::from)?)
+        Ok(self.settings.pooling.begin(&self.pool).await?)
     }
 
     /// A connection outside a transaction, for a use case that only reads or that writes with
     /// a single statement (atomic on its own). At READ COMMITTED every statement takes its own
     /// snapshot either way, so BEGIN and COMMIT would cost two round trips without making the
-    /// reads any more consistent.
-    async fn autocommit(&self) -> Result<PoolConnection<Postgres>> {
-        Ok(self.pool.acquire().await.map_err(store::Error::from)?)
+    /// reads any more consistent. Behind a transaction pooler it is a transaction all the same
+    /// (see [`store::pooler`]): a use case that writes on it ends with `commit()`.
+    async fn autocommit(&self) -> Result<store::pooler::Autocommit> {
+        Ok(self.settings.pooling.autocommit(&self.pool).await?)
+    }
+
+    /// A listener for change notices (`LISTEN`), on a session straight to PostgreSQL; fails
+    /// behind a transaction pooler without a direct URL (callers then poll).
+    pub async fn listener(&self) -> std::result::Result<sqlx::postgres::PgListener, sqlx::Error> {
+        self.settings.pooling.listener(&self.pool).await
+    }
+
+    /// A connection for a read that may be a little stale (searches, similar incidents): on
+    /// the read replica while its lag is within bounds, else (or when it cannot be reached)
+    /// on the primary, like [`App::autocommit`].
+    async fn for_reading(&self) -> Result<store::pooler::Autocommit> {
+        if let Some(replica) = self.reader.as_ref().filter(|r| r.is_fresh()) {
+            match replica.pool().acquire().await {
+                Ok(conn) => return Ok(store::pooler::Autocommit::Direct(conn)),
+                Err(err) => tracing::debug!(error = %err, "read replica unreachable: primary"),
+            }
+        }
+        self.autocommit().await
+    }
+
+    /// A transaction for a read that may be a little stale (metrics), placed as
+    /// [`App::for_reading`] places its connection.
+    async fn begin_reading(&self) -> Result<Transaction<'static, Postgres>> {
+        if let Some(replica) = self.reader.as_ref().filter(|r| r.is_fresh()) {
+            match replica.pool().begin().await {
+                Ok(tx) => return Ok(tx),
+                Err(err) => tracing::debug!(error = %err, "read replica unreachable: primary"),
+            }
+        }
+        self.begin().await
     }
 }
 

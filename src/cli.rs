@@ -4,6 +4,7 @@
 mod alerting;
 mod audit;
 mod notifications;
+mod pooler;
 mod report;
 mod tokens;
 mod tool;
@@ -11,9 +12,10 @@ mod tool;
 use std::io::Write;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::postgres::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::live::LiveUpdates;
 use crate::app::tokens::TokenRegistry;
 use crate::app::{App, Settings};
 use crate::config::{
@@ -24,6 +26,7 @@ use crate::domain::{AuthMethod, Grant, Scopes};
 use crate::http::oauth::{JwtValidator, OAuthConfig};
 use crate::http::{self, HttpOptions};
 use crate::mcp::{FirebreakServer, Transport};
+use crate::store::targets::DatabaseTargets;
 use crate::store::{self, cluster::ClusterError, cluster::EmbeddedCluster};
 
 /// The database every Firebreak process uses inside the embedded cluster.
@@ -43,7 +46,7 @@ pub enum Error {
     Cluster(#[from] ClusterError),
     /// `DATABASE_URL` could not be parsed.
     #[error("DATABASE_URL is not a valid PostgreSQL connection string: {0}")]
-    DatabaseUrl(#[source] sqlx::Error),
+    DatabaseUrl(#[source] store::targets::UrlError),
     /// Migrations failed (often: the database cannot be reached).
     #[error("could not apply database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -101,6 +104,8 @@ fn settings(
         routing: crate::app::signals::RoutingHandle::default(),
         status_page,
         audit_retention: crate::app::audit::RETENTION,
+        // Set from the database options by whoever connects (`pooling`).
+        pooling: store::pooler::Pooling::direct(),
     })
 }
 
@@ -111,6 +116,8 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Tool(args) => tool::run(&cli.database, &args).await,
         Command::Report(args) => report::run(&cli.database, &args).await,
         Command::Migrate => {
+            pooler::check(&cli.database, database_url(&cli.database).is_some())?;
+            pooler::check_can_migrate(&cli.database)?;
             connect(&cli.database).await?;
             tracing::info!("migrations applied");
             Ok(())
@@ -123,7 +130,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Runbooks {
             command: RunbookCommand::Sync { dir },
         } => {
-            let app = App::from_pool(connect(&cli.database).await?);
+            let app = connect_app(&cli.database).await?;
             let report = app.sync_runbooks(&dir).await?;
             // A person ran this command, so the report goes to stdout.
             writeln!(std::io::stdout().lock(), "{report}")?;
@@ -138,32 +145,98 @@ pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, Error> {
     Ok(connect_with_cluster(args, None).await?.0)
 }
 
+/// [`connect`], wrapped in an app with default settings (but the database options' pooler).
+async fn connect_app(args: &DatabaseArgs) -> Result<App, Error> {
+    let settings = Settings {
+        pooling: pooler::pooling(args, None)?,
+        ..Settings::default()
+    };
+    Ok(App::new(connect(args).await?, settings))
+}
+
 /// Like [`connect`], with `call_timeout` on every connection (see [`store::connect`]), and
 /// also hands back the embedded cluster when one is used (located once).
 async fn connect_with_cluster(
     args: &DatabaseArgs,
     call_timeout: Option<Duration>,
 ) -> Result<(PgPool, Option<EmbeddedCluster>), Error> {
-    let (options, cluster) = match database_url(args) {
-        Some(url) => {
-            let options = url
-                .expose()
-                .parse::<PgConnectOptions>()
-                .map_err(Error::DatabaseUrl)?;
-            (options, None)
-        }
+    pooler::check(args, database_url(args).is_some())?;
+    let (targets, cluster) = match database_url(args) {
+        Some(url) => (
+            DatabaseTargets::parse(url.expose()).map_err(Error::DatabaseUrl)?,
+            None,
+        ),
         None => {
             let cluster = embedded_cluster(args)?;
-            (
-                cluster.ensure_running(EMBEDDED_DATABASE).await?,
-                Some(cluster),
-            )
+            let options = cluster.ensure_running(EMBEDDED_DATABASE).await?;
+            (DatabaseTargets::single(options), Some(cluster))
         }
     };
-    store::migrate(&options).await?;
-    let pool = store::connect(options, args.db_pool_size, call_timeout);
+    // Several hosts (or a `target_session_attrs`): find the one that fits now, and keep
+    // following it (`store::failover`).
+    let (options, chosen) = if targets.is_single() {
+        (targets.first_options(), None)
+    } else {
+        let (host, options) = targets
+            .find(&targets.first_options(), FIRST_PROBE_PATIENCE)
+            .await
+            .map_err(|none| Error::Config(none.to_string()))?;
+        tracing::info!(%host, "database URL: connected to the host that fits");
+        (options, Some(host))
+    };
+    let pool = store::connect_through(
+        options.clone(),
+        args.db_pool_size,
+        call_timeout,
+        pooler::pooler(args),
+    );
+    pooler::migrate(args, &options, &pool).await?;
+    if let Some(host) = chosen {
+        store::failover::watch(pool.clone(), targets, host);
+    }
     Ok((pool, cluster))
 }
+
+/// `app` with the configured read replica (`FIREBREAK_READ_DATABASE_URL`), whose lag is then
+/// measured in the background; `app` unchanged without one.
+async fn with_read_replica(
+    app: App,
+    args: &DatabaseArgs,
+    call_timeout: Option<Duration>,
+) -> Result<App, Error> {
+    let Some(url) = args
+        .read_database_url
+        .as_ref()
+        .filter(|url| !url.expose().trim().is_empty())
+    else {
+        return Ok(app);
+    };
+    let targets = DatabaseTargets::parse(url.expose()).map_err(|err| {
+        Error::Config(format!(
+            "FIREBREAK_READ_DATABASE_URL is not a valid PostgreSQL connection string: {err}"
+        ))
+    })?;
+    let options = if targets.is_single() {
+        targets.first_options()
+    } else {
+        let (_, options) = targets
+            .find(&targets.first_options(), FIRST_PROBE_PATIENCE)
+            .await
+            .map_err(|none| Error::Config(format!("FIREBREAK_READ_DATABASE_URL: {none}")))?;
+        options
+    };
+    let pool = store::connect(options, args.db_pool_size, call_timeout);
+    let replica = crate::app::replica::ReadReplica::new(pool, args.read_max_lag);
+    replica.monitor(app.pool().clone());
+    tracing::info!(
+        max_lag_ms = args.read_max_lag.as_millis() as u64,
+        "read replica configured for searches, similar incidents and metrics"
+    );
+    Ok(app.with_read_replica(replica))
+}
+
+/// How long each host of a multi-host URL may take to answer the first probe.
+const FIRST_PROBE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// The configured database URL; an empty `DATABASE_URL=` counts as unset.
 fn database_url(args: &DatabaseArgs) -> Option<&crate::config::Secret> {
@@ -207,6 +280,7 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
     let outbound = outbound(&args.calls)?;
     let (pool, cluster) = connect_with_cluster(database, Some(args.calls.call_timeout)).await?;
     let mut settings = settings(&args.calls, outbound.as_ref())?;
+    settings.pooling = pooler::pooling(database, Some(args.calls.call_timeout))?;
     settings.audit_retention = chrono::Duration::from_std(args.audit_retention)
         .map_err(|_| Error::Config("FIREBREAK_AUDIT_RETENTION is too long".into()))?;
     let sources = http::hooks::SourcesHandle::default();
@@ -218,6 +292,9 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         );
         settings.routing = crate::app::signals::RoutingHandle::new(alerting.routing.clone());
         sources.replace(alerting);
+    }
+    if args.http_sessions && args.http.is_none() {
+        tracing::warn!("--http-sessions has no effect on stdio, which always keeps its session");
     }
     if args.alerting.is_some() && args.http.is_none() {
         tracing::warn!(
@@ -233,6 +310,7 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
         ));
     }
     let app = App::new(pool, settings.clone());
+    let app = with_read_replica(app, database, Some(args.calls.call_timeout)).await?;
     let mut tokens_registry = None;
     let http_options = match http_options {
         Some(mut options) => {
@@ -242,6 +320,9 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
             tracing::info!(tokens = registry.len(), "database tokens loaded");
             options.database_tokens = Some(registry.clone());
             tokens_registry = Some(registry);
+            if args.http_sessions {
+                options.sessions = Some(LiveUpdates::start(&app, shutdown.clone()));
+            }
             Some(options)
         }
         None => None,
@@ -272,7 +353,10 @@ async fn serve(database: &DatabaseArgs, args: ServeArgs) -> Result<(), Error> {
             None => {
                 let grant = local_grant(&args.calls, args.read_only);
                 tracing::info!(principal = %grant.principal, scopes = %grant.scopes, "serving MCP over stdio");
-                let server = FirebreakServer::new(app, Transport::Stdio { grant });
+                // A stdio client keeps its session: it may subscribe to incidents.
+                let live = LiveUpdates::start(&app, shutdown.clone());
+                let server =
+                    FirebreakServer::new(app, Transport::Stdio { grant }).with_live_updates(live);
                 server.serve_stdio(shutdown.clone()).await
             }
         }

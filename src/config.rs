@@ -33,7 +33,8 @@ pub struct DatabaseArgs {
     /// as root: /var/lib/firebreak/postgres].
     #[arg(long, env = "FIREBREAK_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Most database connections this process opens.
+    /// Most database connections this process opens for calls (directly connected, its
+    /// `LISTEN` sessions get up to 3 more).
     #[arg(
         long,
         env = "FIREBREAK_DB_POOL_SIZE",
@@ -41,6 +42,57 @@ pub struct DatabaseArgs {
         default_value_t = 10
     )]
     pub db_pool_size: u32,
+    /// What sits between Firebreak and PostgreSQL at `DATABASE_URL`: `none`, or `transaction`
+    /// for a pooler in transaction mode (PgBouncer `pool_mode = transaction`). Then every
+    /// statement runs in a transaction that starts with `DEALLOCATE ALL`, the call's limits are
+    /// set per transaction, and migrations and `LISTEN` need --direct-database-url.
+    #[arg(
+        long,
+        env = "FIREBREAK_DB_POOLER",
+        global = true,
+        value_enum,
+        default_value_t = DbPooler::None
+    )]
+    pub db_pooler: DbPooler,
+    /// With --db-pooler transaction: a URL straight to PostgreSQL (bypassing the pooler), for
+    /// migrations and for `LISTEN` (change notices). Without it, migrations refuse and change
+    /// notices are polled for.
+    #[arg(
+        long,
+        env = "FIREBREAK_DIRECT_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub direct_database_url: Option<Secret>,
+    /// A read replica (streaming standby) for searches, similar incidents and metrics, e.g.
+    /// `postgres://firebreak@replica.internal/firebreak`; several hosts as in `DATABASE_URL`.
+    /// Used only while its data is at most --read-max-lag old; otherwise the primary answers.
+    #[arg(
+        long,
+        env = "FIREBREAK_READ_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub read_database_url: Option<Secret>,
+    /// How old the read replica's data may be for reads to go to it (e.g. `5s`, `500ms`).
+    #[arg(
+        long,
+        env = "FIREBREAK_READ_MAX_LAG",
+        global = true,
+        value_name = "DURATION",
+        default_value = "5s",
+        value_parser = parse_duration
+    )]
+    pub read_max_lag: Duration,
+}
+
+/// What sits between Firebreak and PostgreSQL (`--db-pooler`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DbPooler {
+    /// Nothing: connections are sessions of their own.
+    None,
+    /// A pooler in transaction mode, such as PgBouncer with `pool_mode = transaction`.
+    Transaction,
 }
 
 /// The commands.
@@ -254,6 +306,12 @@ pub struct ServeArgs {
     /// from every client and refused if called.
     #[arg(long, env = "FIREBREAK_READ_ONLY")]
     pub read_only: bool,
+    /// Keep MCP sessions over HTTP (`Mcp-Session-Id`), so clients can subscribe to
+    /// `incident://INC-n` and hear of its changes made through any replica. Behind a load
+    /// balancer a session must stay on one replica (nginx: `hash $http_mcp_session_id
+    /// consistent;`). Off: stateless, any replica answers any request, no subscriptions.
+    #[arg(long, env = "FIREBREAK_HTTP_SESSIONS")]
+    pub http_sessions: bool,
     /// Load this folder of runbooks at start (like `firebreak runbooks sync DIR`).
     #[arg(long, env = "FIREBREAK_RUNBOOKS_DIR", value_name = "DIR")]
     pub runbooks_dir: Option<PathBuf>,

@@ -1,4 +1,5 @@
-//! Streamable HTTP transport: `/mcp` (stateless, so replicas need no sticky sessions) behind
+//! Streamable HTTP transport: `/mcp` (stateless, so replicas need no sticky sessions, unless
+//! `--http-sessions` asks for sessions to deliver live updates) behind
 //! bearer tokens, `GET /healthz` (checks the database within a second), Host and Origin
 //! allow-lists, limits on connections and on reading requests, and graceful shutdown.
 
@@ -19,6 +20,7 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
@@ -61,6 +63,9 @@ pub struct HttpOptions {
     pub sources: hooks::SourcesHandle,
     /// The public status page (`/status`, `/status.json`, `/status/feed.atom`).
     pub status_page: std::sync::Arc<crate::domain::status_page::PageConfig>,
+    /// MCP sessions (`serve --http-sessions`), delivering these changes to the resources a
+    /// session subscribes to; `None` serves statelessly (any replica answers any request).
+    pub sessions: Option<crate::app::live::LiveUpdates>,
 }
 
 impl HttpOptions {
@@ -84,6 +89,7 @@ impl HttpOptions {
             },
             sources: hooks::SourcesHandle::default(),
             status_page: Arc::default(),
+            sessions: None,
         }
     }
 
@@ -158,21 +164,42 @@ fn origin_host(entry: &str) -> String {
 /// status page open.
 pub fn router(app: App, options: &HttpOptions) -> Router {
     let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
+        .with_legacy_session_mode(options.sessions.is_some())
         .with_json_response(true)
         .with_allowed_hosts(options.hosts())
         .with_allowed_origins(options.origins())
         .enforce_origin_validation()
         .with_max_request_body_bytes(options.body.max_bytes);
-    // Stateless mode builds a server per request: build it once and clone it (the tool
-    // router's schemas are generated only here).
+    // Stateless mode builds a server per request, sessions one per session: build it once and
+    // clone it (the tool router's schemas are generated only here).
     let server = FirebreakServer::new(app.clone(), Transport::Http);
-    let serving = server.clone();
-    let mcp = StreamableHttpService::new(
-        move || Ok(serving.clone()),
-        Arc::new(NeverSessionManager::default()),
-        config,
-    );
+    let mcp = match &options.sessions {
+        None => {
+            let serving = server.clone();
+            Router::new().nest_service(
+                "/mcp",
+                StreamableHttpService::new(
+                    move || Ok(serving.clone()),
+                    Arc::new(NeverSessionManager::default()),
+                    config,
+                ),
+            )
+        }
+        Some(live) => {
+            let serving = server.clone().with_live_updates(live.clone());
+            // Sessions hold an open stream (GET /mcp): end them at shutdown, or the graceful
+            // drain would wait for them.
+            let config = config.with_cancellation_token(live.stopped().child_token());
+            Router::new().nest_service(
+                "/mcp",
+                StreamableHttpService::new(
+                    move || Ok(serving.for_new_session()),
+                    Arc::new(LocalSessionManager::default()),
+                    config,
+                ),
+            )
+        }
+    };
     let authenticator = options.authenticator();
     let gate = auth::ScopeGate {
         server,
@@ -180,8 +207,7 @@ pub fn router(app: App, options: &HttpOptions) -> Router {
     };
     // Layers run outside in: authentication first (an unauthenticated body is never read),
     // then the body guard, then the scope gate, then rmcp.
-    let mcp = Router::new()
-        .nest_service("/mcp", mcp)
+    let mcp = mcp
         .layer(middleware::from_fn_with_state(gate, auth::scope_gate))
         .layer(middleware::from_fn_with_state(options.body, body::guard))
         .layer(middleware::from_fn_with_state(
@@ -226,10 +252,23 @@ pub async fn serve(
     Ok(())
 }
 
-/// `GET /healthz`: 200 when the database answers within a second, 503 otherwise.
+/// `GET /healthz`: 200 when the database answers within a second, 503 otherwise; with a read
+/// replica, also its lag.
 async fn health(State(app): State<App>) -> Response {
     match app.check_health().await {
-        Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
+        Ok(()) => {
+            let mut body = json!({"status": "ok"});
+            if let Some(replica) = app.read_replica() {
+                // A stale replica does not make the server unhealthy: the primary answers.
+                let status = replica.status();
+                body["read_replica"] = json!({
+                    "lag_ms": status.lag.map(|lag| lag.as_millis() as u64),
+                    "max_lag_ms": status.max_lag.as_millis() as u64,
+                    "in_use": status.in_use,
+                });
+            }
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
         Err(err) => {
             tracing::warn!(error = %err, "health check failed");
             let body = json!({"status": "unavailable", "error": err.code()});

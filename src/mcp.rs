@@ -22,6 +22,7 @@ mod signal_tools;
 mod similar_tools;
 mod status_update_tools;
 mod stdio;
+mod subscriptions;
 mod timeline_tools;
 pub mod tool_error;
 pub mod views;
@@ -41,11 +42,19 @@ use rmcp::model::{
     ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
     ServerConfig,
 };
+// Deprecated by rmcp for the 2026-07-28 revision (which has `subscriptions/listen`), and the
+// way every session-based revision, the ones clients use today, subscribes.
+#[allow(
+    deprecated,
+    reason = "resources/subscribe is how session-based protocol revisions subscribe"
+)]
+use rmcp::model::{SubscribeRequestParams, UnsubscribeRequestParams};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool_handler};
 
 use crate::app::App;
 use crate::app::audit::AuditKind;
+use crate::app::live::LiveUpdates;
 use crate::app::write::AuditSlot;
 use crate::domain::{Actor, Grant, Scope};
 
@@ -91,6 +100,11 @@ pub struct FirebreakServer {
     // routers would copy every tool's name, description and schemas each time.
     tool_router: Arc<ToolRouter<FirebreakServer>>,
     prompt_router: Arc<PromptRouter<FirebreakServer>>,
+    /// The changes subscribers hear of; `None` where the transport cannot deliver them
+    /// (stateless HTTP, one command-line call): subscribing is then refused.
+    live: Option<LiveUpdates>,
+    /// This session's subscriptions.
+    session: subscriptions::Session,
 }
 
 impl FirebreakServer {
@@ -101,6 +115,23 @@ impl FirebreakServer {
             transport,
             tool_router: Arc::new(Self::tools()),
             prompt_router: Arc::new(Self::prompt_router()),
+            live: None,
+            session: subscriptions::Session::default(),
+        }
+    }
+
+    /// The same server, delivering `live` changes to the resources its sessions subscribe to
+    /// (and advertising `resources.subscribe`). Only for transports that keep a session.
+    pub fn with_live_updates(mut self, live: LiveUpdates) -> Self {
+        self.live = Some(live);
+        self
+    }
+
+    /// A clone for a new session: the same routers and feed, no subscriptions yet.
+    pub(crate) fn for_new_session(&self) -> Self {
+        FirebreakServer {
+            session: subscriptions::Session::default(),
+            ..self.clone()
         }
     }
 
@@ -199,6 +230,13 @@ impl ServerHandler for FirebreakServer {
             .enable_prompts()
             .enable_completions()
             .build();
+        let mut capabilities = capabilities;
+        // Advertised only where updates can reach the client (see `subscriptions`).
+        if self.live.is_some()
+            && let Some(resources) = capabilities.resources.as_mut()
+        {
+            resources.subscribe = Some(true);
+        }
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(
                 env!("CARGO_PKG_NAME"),
@@ -329,6 +367,25 @@ impl ServerHandler for FirebreakServer {
         let incident = audited::incident_of_uri(&request.uri);
         slot.finish(&self.app, &audited::outcome(&answer), incident);
         answer
+    }
+
+    /// Subscribes this session to an incident resource: its changes, made through any
+    /// replica, are sent as `notifications/resources/updated` until it unsubscribes.
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.subscribe_checked(&request.uri, &context).await
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.unsubscribe_uri(&request.uri);
+        Ok(())
     }
 
     async fn complete(

@@ -8,18 +8,22 @@ pub mod audit;
 pub mod brief;
 pub mod changes;
 pub mod cluster;
+pub mod failover;
 pub mod idempotency;
 pub mod incident_list;
 pub mod incidents;
 pub mod metrics;
 pub mod outbox;
+pub mod pooler;
 pub mod postmortems;
+pub mod replication;
 pub mod roles;
 pub mod runbook_cache;
 pub mod runbooks;
 pub mod similar;
 pub mod status_page;
 pub mod status_updates;
+pub mod targets;
 pub mod timeline;
 pub mod tokens;
 
@@ -72,10 +76,11 @@ impl Error {
             sqlx::Error::Database(_) => self.sqlstate().as_deref().is_some_and(|code| {
                 // 08: connection exception; 57P0x: shutdown / cannot connect now; 57014: query
                 // canceled (statement timeout, or the deadline guard); 25P03: idle in
-                // transaction too long; 53300: too many connections.
+                // transaction too long; 53300: too many connections; 25006: a write reached a
+                // read-only server (a demoted primary before the failover watcher moved on).
                 code.starts_with("08")
                     || code.starts_with("57P")
-                    || matches!(code, "57014" | "25P03" | "53300")
+                    || matches!(code, "57014" | "25P03" | "53300" | "25006")
             }),
             _ => false,
         }
@@ -131,6 +136,10 @@ pub enum Lock {
 /// Result alias for store functions.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The long-lived `LISTEN` sessions a serving process holds on its pool at most: the token
+/// registry, the notifications worker and the live updates.
+pub const LISTENER_CONNECTIONS: u32 = 3;
+
 /// How long a connection waits for a free pool slot at most.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -147,27 +156,56 @@ pub fn connect(
     max_connections: u32,
     call_timeout: Option<Duration>,
 ) -> PgPool {
+    connect_through(options, max_connections, call_timeout, pooler::Pooler::None)
+}
+
+/// Like [`connect`], through `pooler`. Behind a transaction pooler the connections send no
+/// startup `options` (PgBouncer refuses them: [`pooler::Pooling`] sets the call's limits in
+/// each transaction instead) and cache no prepared statements.
+pub fn connect_through(
+    options: PgConnectOptions,
+    max_connections: u32,
+    call_timeout: Option<Duration>,
+    pooler: pooler::Pooler,
+) -> PgPool {
     let mut options = options.application_name("firebreak");
     let mut acquire_timeout = ACQUIRE_TIMEOUT;
+    if pooler == pooler::Pooler::Transaction {
+        options = options.statement_cache_capacity(0).extra_float_digits(None);
+    }
     if let Some(limit) = call_timeout {
         let millis = limit.as_millis().max(1).to_string();
         let deadline = format!("{millis} milliseconds");
-        options = options.options([
-            ("statement_timeout", millis.as_str()),
-            ("idle_in_transaction_session_timeout", millis.as_str()),
-            ("firebreak.write_deadline", deadline.as_str()),
-        ]);
+        if pooler == pooler::Pooler::None {
+            options = options.options([
+                ("statement_timeout", millis.as_str()),
+                ("idle_in_transaction_session_timeout", millis.as_str()),
+                ("firebreak.write_deadline", deadline.as_str()),
+            ]);
+        }
         // Longer than the call's deadline: a call waiting for a connection is answered by the
         // deadline, which says what became of it.
         acquire_timeout = limit + Duration::from_secs(1);
     }
+    // Directly connected, the listeners (`LISTEN` for tokens, notifications and live updates)
+    // hold a connection of this pool each for as long as they run: room for them on top, so
+    // calls keep `max_connections`. Behind a pooler they use the direct URL's pool instead.
+    let listeners = match pooler {
+        pooler::Pooler::None => LISTENER_CONNECTIONS,
+        pooler::Pooler::Transaction => 0,
+    };
     PgPoolOptions::new()
-        .max_connections(max_connections)
+        .max_connections(max_connections + listeners)
         .min_connections(0)
         .acquire_timeout(acquire_timeout)
         // No ping before every acquire: it costs a round trip per use case. A connection that
         // died meanwhile fails its call with `unavailable` and is dropped from the pool.
         .test_before_acquire(false)
+        // After a failover, a connection opened before it may still reach the old server:
+        // close it instead of handing it out (no round trip; see `failover`).
+        .before_acquire(|_conn, meta| {
+            Box::pin(async move { Ok(!failover::opened_before_last_switch(meta.age)) })
+        })
         .connect_lazy_with(options)
 }
 

@@ -196,11 +196,16 @@ pub(crate) async fn open(port: u16) -> anyhow::Result<SendRequest<Full<Bytes>>> 
 impl LeanHttp {
     /// Opens a connection to `server`.
     pub(crate) async fn connect(server: &HttpServer) -> anyhow::Result<LeanHttp> {
+        LeanHttp::connect_to(server.port, &server.token).await
+    }
+
+    /// Opens a connection to whatever serves `/mcp` on `port` with `token` (a load balancer).
+    pub(crate) async fn connect_to(port: u16, token: &str) -> anyhow::Result<LeanHttp> {
         Ok(LeanHttp {
-            sender: Mutex::new(open(server.port).await?),
-            port: server.port,
-            authority: format!("127.0.0.1:{}", server.port),
-            authorization: format!("Bearer {}", server.token),
+            sender: Mutex::new(open(port).await?),
+            port,
+            authority: format!("127.0.0.1:{port}"),
+            authorization: format!("Bearer {token}"),
             next_id: AtomicU64::new(1),
         })
     }

@@ -19,6 +19,7 @@ mod measure;
 mod mix;
 mod notifications;
 mod plans;
+mod replicas;
 mod report;
 mod seed;
 mod servers;
@@ -64,6 +65,14 @@ struct Options {
     /// system temp dir].
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// A URL the server children use instead of the bench database's own, e.g. the same
+    /// database through PgBouncer (the bench seeds and reads it directly).
+    #[arg(long, hide_env_values = true)]
+    server_database_url: Option<String>,
+    /// `--db-pooler` for the server children (`none` | `transaction`); with `transaction`
+    /// they get the bench database's direct URL as their `--direct-database-url`.
+    #[arg(long, default_value = "none", value_parser = ["none", "transaction"])]
+    server_db_pooler: String,
     /// The bench database, created if missing.
     #[arg(long, default_value = "firebreak_bench")]
     database: String,
@@ -132,6 +141,13 @@ struct Options {
     /// Storm clients posting one alert per request.
     #[arg(long, default_value_t = 16)]
     storm_single_clients: usize,
+    /// Run only the mix through nginx in front of this many `serve --http` replicas, one
+    /// count after another (e.g. 1,2,3), with each of --clients [default here: 16].
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["mix_only", "storm", "history_only", "evaluation_only", "notifications_only"])]
+    replicas: Option<Vec<usize>>,
+    /// The nginx binary for --replicas.
+    #[arg(long, env = "NGINX_BIN", default_value = "/usr/sbin/nginx")]
+    nginx: PathBuf,
 }
 
 /// Seconds per storm phase outside `--quick`.
@@ -271,13 +287,22 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         .database_url
         .as_deref()
         .filter(|u| !u.trim().is_empty());
-    let db = database::prepare(
+    let mut db = database::prepare(
         database_url,
         options.data_dir.clone(),
         &options.database,
         options.synchronous_commit_off,
     )
     .await?;
+    if options.server_db_pooler == "transaction" {
+        servers::set_server_env(vec![
+            ("FIREBREAK_DB_POOLER".into(), "transaction".into()),
+            ("FIREBREAK_DIRECT_DATABASE_URL".into(), db.url.clone()),
+        ]);
+    }
+    if let Some(url) = &options.server_database_url {
+        db.url = url.clone();
+    }
     let mut conn = PgConnection::connect_with(&db.options).await?;
     say(&format!(
         "seeding {incidents} incidents (reused if already seeded) …"
@@ -317,27 +342,56 @@ async fn run(options: Options) -> anyhow::Result<u64> {
     } else {
         None
     };
-    let evaluation = if options.storm || options.mix_only || options.notifications_only {
-        None
-    } else {
-        say(&format!(
-            "evaluating find_similar_incidents on {incidents} incidents …"
-        ));
-        let app = App::from_pool(firebreak::store::connect(db.options.clone(), 2, None));
-        let evaluation = history::evaluate(&app, &pool, seed.incidents).await?;
-        say(&format!(
-            "  {} queries, {:.1} relevant each: by incident precision@5 {:.3} recall@5 {:.3}; \
-             by description precision@5 {:.3} recall@5 {:.3}",
-            evaluation.queries,
-            evaluation.relevant_mean,
-            evaluation.by_incident.precision_at_5,
-            evaluation.by_incident.recall_at_5,
-            evaluation.by_description.precision_at_5,
-            evaluation.by_description.recall_at_5
-        ));
-        Some(evaluation)
+    let replicas = match &options.replicas {
+        Some(counts) => {
+            if counts.contains(&0) {
+                bail!("--replicas must be positive counts, e.g. 1,2,3");
+            }
+            let setup = replicas::Setup {
+                firebreak: &firebreak,
+                nginx: &options.nginx,
+                db: &db,
+                pool: &pool,
+                logs: &logs,
+                seed: &seed,
+                timing,
+                tag: &format!("{:x}", chrono::Utc::now().timestamp()),
+            };
+            let mut results = Vec::new();
+            for &clients in options.clients.as_deref().unwrap_or(&[16]) {
+                results.extend(replicas::run(&setup, counts, clients).await?);
+            }
+            results
+        }
+        None => Vec::new(),
     };
-    let mcp = if options.storm || options.evaluation_only || options.notifications_only {
+    let replicas_only = options.replicas.is_some();
+    let evaluation =
+        if options.storm || options.mix_only || options.notifications_only || replicas_only {
+            None
+        } else {
+            say(&format!(
+                "evaluating find_similar_incidents on {incidents} incidents …"
+            ));
+            let app = App::from_pool(firebreak::store::connect(db.options.clone(), 2, None));
+            let evaluation = history::evaluate(&app, &pool, seed.incidents).await?;
+            say(&format!(
+                "  {} queries, {:.1} relevant each: by incident precision@5 {:.3} recall@5 {:.3}; \
+             by description precision@5 {:.3} recall@5 {:.3}",
+                evaluation.queries,
+                evaluation.relevant_mean,
+                evaluation.by_incident.precision_at_5,
+                evaluation.by_incident.recall_at_5,
+                evaluation.by_description.precision_at_5,
+                evaluation.by_description.recall_at_5
+            ));
+            Some(evaluation)
+        };
+    let mcp = if options.storm
+        || options.evaluation_only
+        || options.notifications_only
+        || replicas_only
+    {
         McpResults::default()
     } else {
         mcp_phases(
@@ -345,7 +399,11 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         )
         .await?
     };
-    let storm = if options.history_only || options.evaluation_only || options.notifications_only {
+    let storm = if options.history_only
+        || options.evaluation_only
+        || options.notifications_only
+        || replicas_only
+    {
         None
     } else {
         Some(
@@ -382,7 +440,8 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         .sum::<u64>()
         + evaluation.as_ref().map_or(0, history::Evaluation::errors)
         + storm.as_ref().map_or(0, |s| s.errors)
-        + notifications.as_ref().map_or(0, |n| n.errors);
+        + notifications.as_ref().map_or(0, |n| n.errors)
+        + replicas.iter().map(|r| r.stats.errors).sum::<u64>();
     let report = Report {
         command,
         revision: revision(),
@@ -409,6 +468,7 @@ async fn run(options: Options) -> anyhow::Result<u64> {
         evaluation,
         storm,
         notifications,
+        replicas,
         errors,
     };
     let markdown = report.markdown();

@@ -10,6 +10,7 @@ use crate::history::Evaluation;
 use crate::measure::Stats;
 use crate::notifications::NotificationsResult;
 use crate::plans::{Plan, Selectivity};
+use crate::replicas::ReplicaResult;
 use crate::storm::StormResult;
 
 /// Everything a run measured, with what it ran on.
@@ -38,6 +39,8 @@ pub(crate) struct Report {
     pub(crate) storm: Option<StormResult>,
     /// Notifications: write cost and delivery (`--notifications-only`).
     pub(crate) notifications: Option<NotificationsResult>,
+    /// The mix through nginx in front of 1, 2, 3… replicas (`--replicas`).
+    pub(crate) replicas: Vec<ReplicaResult>,
     pub(crate) errors: u64,
 }
 
@@ -130,7 +133,13 @@ impl Report {
         let mut out = String::new();
         let m = &self.machine;
         let is_storm_only = self.tools.is_empty() && self.concurrency.is_empty();
-        if self.notifications.is_some() {
+        if !self.replicas.is_empty() {
+            let _ = writeln!(
+                out,
+                "# firebreak-bench: replicas behind nginx ({} incidents seeded)\n",
+                self.incidents
+            );
+        } else if self.notifications.is_some() {
             let _ = writeln!(
                 out,
                 "# firebreak-bench: notifications ({} incidents seeded)\n",
@@ -218,6 +227,9 @@ impl Report {
         }
         if let Some(notifications) = &self.notifications {
             notifications.markdown(&mut out);
+        }
+        if !self.replicas.is_empty() {
+            crate::replicas::markdown(&self.replicas, &mut out);
         }
         let _ = writeln!(out, "\nErrors: {}", self.errors);
         out

@@ -35,14 +35,24 @@ fn client_config() -> ClientConfig {
     )
 }
 
+/// Settings every server child gets (`--server-db-pooler`), set once at start.
+static SERVER_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+
+/// Gives every server started from now on these environment variables.
+pub(crate) fn set_server_env(envs: Vec<(String, String)>) {
+    let _ = SERVER_ENV.set(envs);
+}
+
 /// `firebreak serve …` on `database_url`, with no inherited Firebreak settings (every variable
-/// its command line reads is cleared) and the product's default log filter.
+/// its command line reads is cleared, then the bench's own server settings applied) and the
+/// product's default log filter.
 pub(crate) fn command(firebreak: &Path, database_url: &str) -> Command {
     let mut command = Command::new(firebreak);
     for var in firebreak::config::environment_variables() {
         command.env_remove(var);
     }
     command
+        .envs(SERVER_ENV.get().into_iter().flatten().map(|(k, v)| (k, v)))
         .arg("serve")
         .env("DATABASE_URL", database_url)
         .env("FIREBREAK_PRINCIPAL", TOKEN_NAME)
@@ -112,7 +122,20 @@ impl HttpServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let token = token();
+        HttpServer::start_on(firebreak, database_url, log, port, token(), args, envs).await
+    }
+
+    /// The same on `port` with the bearer `token` (replicas behind one load balancer share
+    /// one token).
+    pub(crate) async fn start_on(
+        firebreak: &Path,
+        database_url: &str,
+        log: &Path,
+        port: u16,
+        token: String,
+        args: &[&std::ffi::OsStr],
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<HttpServer> {
         let mut command = command(firebreak, database_url);
         command
             .args(["--http", &format!("127.0.0.1:{port}")])

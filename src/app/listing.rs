@@ -66,7 +66,7 @@ impl App {
         if after.is_some_and(|p| p.is_ranked() != filter.text.is_some()) {
             return Err(page::invalid_cursor().into());
         }
-        let mut conn = self.autocommit().await?;
+        let mut conn = self.for_reading().await?;
         let rows =
             store::incident_list::list(&mut conn, &filter, after, page::fetch_limit(limit)).await?;
         // A text search's window may end before the page does; when older matches exist, the

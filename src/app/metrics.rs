@@ -89,7 +89,7 @@ impl App {
         let today = now.date_naive();
         let top = TOP as i64;
 
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_reading().await?;
         store::metrics::snapshot(&mut tx).await?;
         // Consecutive periods for one scan: the previous period (tallies of bucket 0), then
         // the current one whole or in its weeks or months (buckets 1…).

@@ -82,7 +82,9 @@ impl App {
     /// Makes delivery `id` due now again, re-enabling its target if a 410 disabled it.
     pub async fn redeliver(&self, id: i64) -> Result<DeliveryRecord> {
         let mut conn = self.autocommit().await?;
-        match store::outbox::redeliver(&mut conn, id).await? {
+        let redelivery = store::outbox::redeliver(&mut conn, id).await?;
+        conn.commit().await?;
+        match redelivery {
             store::outbox::Redelivery::Due(record) => Ok(record),
             store::outbox::Redelivery::InFlight => Err(Error::Conflict(format!(
                 "delivery {id} is being sent right now; resending it would send it twice"

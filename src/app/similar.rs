@@ -128,7 +128,7 @@ impl App {
     pub async fn find_similar_incidents(&self, request: SimilarRequest) -> Result<SimilarAnswer> {
         let limit = validation::limit("limit", request.limit, SIMILAR_DEFAULT, SIMILAR_MAX)?;
         let wanted = Wanted::parse(request)?;
-        let mut conn = self.autocommit().await?;
+        let mut conn = self.for_reading().await?;
         let stats = self.term_stats(&mut conn).await?;
         let (mut probe, incident, merged, mut excluded) = match &wanted.about {
             About::Incident(reference) => {

@@ -140,7 +140,10 @@ impl App {
         };
         let mut conn = self.autocommit().await?;
         match store::tokens::insert(&mut conn, new).await {
-            Ok(token) => Ok((token.into(), secret)),
+            Ok(token) => {
+                conn.commit().await?;
+                Ok((token.into(), secret))
+            }
             Err(store::Error::Conflict { constraint })
                 if constraint == store::tokens::LIVE_NAME_INDEX =>
             {
@@ -166,10 +169,9 @@ impl App {
     #[tracing::instrument(skip_all, fields(token = %name))]
     pub async fn revoke_token(&self, name: &str) -> Result<TokenInfo> {
         let mut conn = self.autocommit().await?;
-        store::tokens::revoke(&mut conn, name, Utc::now())
-            .await?
-            .map(TokenInfo::from)
-            .ok_or_else(|| not_found(name))
+        let revoked = store::tokens::revoke(&mut conn, name, Utc::now()).await?;
+        conn.commit().await?;
+        revoked.map(TokenInfo::from).ok_or_else(|| not_found(name))
     }
 
     /// Gives the token called `name` a new secret (returned, shown once). Its old secret is

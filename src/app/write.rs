@@ -274,17 +274,21 @@ impl App {
             return self.write_in_transaction(write, now, work).await;
         }
         let mut conn = self.autocommit().await?;
-        work(&mut conn).await.map(Written::Applied)
+        let value = work(&mut conn).await?;
+        conn.commit().await?;
+        Ok(Written::Applied(value))
     }
 
     /// Deletes the keys older than [`KEY_TTL`]; returns how many went. Safe to run on every
     /// replica at once.
     pub async fn prune_idempotency_keys(&self) -> Result<u64> {
         let before = Utc::now() - KEY_TTL;
-        let mut conn = self.autocommit().await?;
         let mut pruned = 0;
         loop {
+            // Each batch commits by itself, so its locks go with it (also behind a pooler).
+            let mut conn = self.autocommit().await?;
             let done = store::idempotency::prune(&mut conn, before, PRUNE_BATCH).await?;
+            conn.commit().await?;
             pruned += done;
             if done < PRUNE_BATCH as u64 {
                 return Ok(pruned);

@@ -5,16 +5,15 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::app::App;
 use crate::app::audit::{AuditEntry, AuditFilter, duration_ms};
-use crate::cli::{Error, connect};
+use crate::cli::{Error, connect_app};
 use crate::config::{AuditArgs, DatabaseArgs};
 use crate::domain::IncidentRef;
 
 /// `firebreak audit`: prints the records the options select.
 pub(super) async fn run(database: &DatabaseArgs, args: &AuditArgs) -> Result<(), Error> {
     let filter = filter(args, Utc::now())?;
-    let app = App::from_pool(connect(database).await?);
+    let app = connect_app(database).await?;
     let entries = app.query_audit(filter).await?;
     // A person (or a script) asked for the trail: stdout is right here.
     let mut out = std::io::stdout().lock();

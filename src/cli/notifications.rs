@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::app::notifications::{Notifications, Notifier};
-use crate::cli::{Error, connect};
+use crate::cli::{Error, connect_app};
 use crate::config::{DatabaseArgs, NotificationCommand};
 use crate::integrations::notify::{Outbound, config};
 
@@ -76,12 +76,12 @@ pub(super) async fn run(
             }
         }
         NotificationCommand::Status => {
-            let app = App::from_pool(connect(database).await?);
+            let app = connect_app(database).await?;
             let (targets, failures) = app.notification_status(FAILURES_LISTED).await?;
             print_status(&mut out, &targets, &failures)?;
         }
         NotificationCommand::Redeliver { id } => {
-            let app = App::from_pool(connect(database).await?);
+            let app = connect_app(database).await?;
             let record = app.redeliver(id).await?;
             writeln!(
                 out,

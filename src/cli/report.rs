@@ -15,7 +15,8 @@ use crate::mcp::views::MetricsView;
 
 /// `firebreak report`: prints the markdown report, or fails with the tool's `code: message`.
 pub(super) async fn run(database: &DatabaseArgs, args: &ReportArgs) -> Result<(), Error> {
-    let settings = settings(&args.calls, outbound(&args.calls)?.as_ref())?;
+    let mut settings = settings(&args.calls, outbound(&args.calls)?.as_ref())?;
+    settings.pooling = super::pooler::pooling(database, Some(settings.call_timeout))?;
     let (pool, _cluster) = connect_with_cluster(database, Some(settings.call_timeout)).await?;
     let app = App::new(pool, settings);
     let answer = script::call_tool(

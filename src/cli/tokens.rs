@@ -6,15 +6,14 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
-use crate::app::App;
 use crate::app::tokens::TokenInfo;
-use crate::cli::{Error, connect, local_user};
+use crate::cli::{Error, connect_app, local_user};
 use crate::config::{DatabaseArgs, TokenCommand};
 use crate::domain::Scope;
 
 /// Runs a `tokens` command.
 pub(super) async fn run(database: &DatabaseArgs, command: TokenCommand) -> Result<(), Error> {
-    let app = App::from_pool(connect(database).await?);
+    let app = connect_app(database).await?;
     match command {
         TokenCommand::Create {
             name,

@@ -36,7 +36,8 @@ pub(super) async fn run(database: &DatabaseArgs, args: &ToolArgs) -> Result<(), 
         )));
     }
     let arguments = tool_arguments(args)?;
-    let settings = settings(&args.calls, outbound(&args.calls)?.as_ref())?;
+    let mut settings = settings(&args.calls, outbound(&args.calls)?.as_ref())?;
+    settings.pooling = super::pooler::pooling(database, Some(settings.call_timeout))?;
     let (pool, _cluster) = connect_with_cluster(database, Some(settings.call_timeout)).await?;
     let app = App::new(pool, settings);
     let grant = match &args.token {

@@ -43,8 +43,10 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
 }
 
-/// Serves `router` on `listener` within `limits` until `shutdown` fires, then closes idle
-/// connections and waits for requests in flight.
+/// Serves `router` on `listener` within `limits` until `shutdown` fires, then stops accepting
+/// and drains: requests in flight and those arriving on open connections are answered (with
+/// `Connection: close`), and idle connections are left until their client closes them or
+/// the header timeout does.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -53,6 +55,27 @@ pub async fn serve(
 ) {
     let slots = Slots::new(limits.max_connections);
     let tracker = TaskTracker::new();
+    let serve_one = |tcp: TcpStream, peer: SocketAddr| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %err, "could not set TCP_NODELAY");
+        }
+        let Some(slot) = slots.admit() else {
+            tracing::warn!("connection refused: every slot, health reserve included, is busy");
+            return; // dropping the stream closes it
+        };
+        let header_timeout = match slot.kind {
+            Kind::Regular => limits.header_timeout,
+            Kind::HealthOnly => HEALTH_HEADER_TIMEOUT.min(limits.header_timeout),
+        };
+        tracker.spawn(connection(
+            tcp,
+            peer,
+            router.clone(),
+            slot,
+            header_timeout,
+            shutdown.clone(),
+        ));
+    };
     loop {
         let accepted = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -68,26 +91,22 @@ pub async fn serve(
                 continue;
             }
         };
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %err, "could not set TCP_NODELAY");
+        serve_one(tcp, peer);
+    }
+    // Stop accepting at once, so a load balancer's connects are refused (which it may retry
+    // on another replica: nothing was sent) rather than queued on a listener nobody reads.
+    // Connections the kernel already completed would be reset by the close, with a request
+    // perhaps already sent on them: take those first, and serve them like the others.
+    match listener.into_std() {
+        Ok(listener) => {
+            while let Ok((tcp, peer)) = listener.accept() {
+                match TcpStream::from_std(tcp) {
+                    Ok(tcp) => serve_one(tcp, peer),
+                    Err(err) => tracing::warn!(error = %err, "could not serve a queued connection"),
+                }
+            }
         }
-        let Some(slot) = slots.admit() else {
-            tracing::warn!("connection refused: every slot, health reserve included, is busy");
-            continue; // dropping the stream closes it
-        };
-        let (router, shutdown) = (router.clone(), shutdown.clone());
-        let header_timeout = match slot.kind {
-            Kind::Regular => limits.header_timeout,
-            Kind::HealthOnly => HEALTH_HEADER_TIMEOUT.min(limits.header_timeout),
-        };
-        tracker.spawn(connection(
-            tcp,
-            peer,
-            router,
-            slot,
-            header_timeout,
-            shutdown,
-        ));
+        Err(err) => tracing::warn!(error = %err, "could not take the queued connections"),
     }
     tracker.close();
     tracker.wait().await;
@@ -105,10 +124,21 @@ async fn connection(
     let evicted = slot.evicted.clone();
     let slot = Arc::new(slot);
     let service = {
-        let slot = slot.clone();
+        let (slot, shutdown) = (slot.clone(), shutdown.clone());
         hyper::service::service_fn(move |request: Request<Incoming>| {
-            let (router, slot) = (router.clone(), slot.clone());
-            async move { Ok::<_, Infallible>(respond(router, &slot, peer, request).await) }
+            let (router, slot, shutdown) = (router.clone(), slot.clone(), shutdown.clone());
+            async move {
+                let mut response = respond(router, &slot, peer, request).await;
+                // Shutting down: this connection's last answer, so the client opens its next
+                // request elsewhere instead of sending it on a connection about to close.
+                if shutdown.is_cancelled() {
+                    response.headers_mut().insert(
+                        header::CONNECTION,
+                        header::HeaderValue::from_static("close"),
+                    );
+                }
+                Ok::<_, Infallible>(response)
+            }
         })
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -124,10 +154,14 @@ async fn connection(
             served.as_mut().graceful_shutdown();
             served.await
         }
-        () = shutdown.cancelled() => {
-            served.as_mut().graceful_shutdown();
-            served.await
-        }
+        // Not `graceful_shutdown`, which would close idle keep-alive connections at once:
+        // HTTP/1.1 cannot close an idle connection safely from the server's side, since the
+        // client may be sending a request on it at that moment (it then sees a reset, and a
+        // load balancer cannot retry a POST that was sent). So, shutting down, a connection
+        // answers what arrives with `Connection: close` (above) and an idle one is left to
+        // the client, which closes it after its own keep-alive timeout (nginx's should be
+        // below `header_timeout`), or to the header timeout, which bounds the wait.
+        () = shutdown.cancelled() => served.await,
     };
     if let Err(err) = outcome
         && !err.is_incomplete_message()

@@ -65,6 +65,10 @@ pub(crate) fn method_scope(
             let uri = param("uri");
             Some((resource_scope(&uri), format!("resource `{uri}`")))
         }
+        "resources/subscribe" => {
+            let uri = param("uri");
+            Some((resource_scope(&uri), format!("subscription to `{uri}`")))
+        }
         "prompts/get" => Some((Scope::IncidentsRead, format!("prompt `{}`", param("name")))),
         "completion/complete" => Some((Scope::IncidentsRead, "completion".to_owned())),
         _ => None,

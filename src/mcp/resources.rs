@@ -84,6 +84,18 @@ impl Address {
     }
 }
 
+/// The incident a per-incident resource (brief, timeline, alerts, postmortem) is about; `None`
+/// for any other URI. What `resources/subscribe` accepts.
+pub(crate) fn incident_of(uri: &str) -> Option<IncidentRef> {
+    match Address::parse(uri)? {
+        Address::Brief(reference)
+        | Address::Timeline(reference)
+        | Address::Alerts(reference)
+        | Address::Postmortem(reference) => Some(reference),
+        Address::Runbook(_) => None,
+    }
+}
+
 /// A runbook slug as it may appear in a URI: no spaces, no query, no fragment.
 fn is_runbook_slug(slug: &str) -> bool {
     !slug.is_empty()

@@ -3,9 +3,14 @@
 //! template, and a real rmcp client connected to the real server.
 
 pub(crate) mod children;
+pub(crate) mod nginx;
+pub(crate) mod pg_pair;
+pub(crate) mod pgbouncer;
 pub(crate) mod receiver;
 pub(crate) mod refusals;
+pub(crate) mod replicas;
 pub(crate) mod signals;
+pub(crate) mod watcher;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use crate::app::audit::AuditRecord;
 use crate::store;
 use crate::store::audit::NewAudit;
+use crate::store::pooler::Pooling;
 
 /// Most records waiting to be written; more are dropped (and counted).
 pub const QUEUE_CAPACITY: usize = 8192;
@@ -56,13 +57,15 @@ struct Shared {
 }
 
 impl AuditLog {
-    /// A queue writing to `pool`; its writer starts on first use.
-    pub fn new(pool: PgPool) -> AuditLog {
+    /// A queue writing to `pool` (its transactions started as `pooling` says); its writer
+    /// starts on first use.
+    pub fn new(pool: PgPool, pooling: Pooling) -> AuditLog {
         let (records, records_rx) = mpsc::channel(QUEUE_CAPACITY);
         let (flushes, flushes_rx) = mpsc::unbounded_channel();
         let dropped = Arc::new(AtomicU64::new(0));
         let writer = Writer {
             pool,
+            pooling,
             records: records_rx,
             flushes: flushes_rx,
             dropped: Arc::clone(&dropped),
@@ -142,6 +145,7 @@ impl std::fmt::Debug for AuditLog {
 /// The background task: owns the receiving ends, so it ends when every [`AuditLog`] is gone.
 struct Writer {
     pool: PgPool,
+    pooling: Pooling,
     records: mpsc::Receiver<AuditRecord>,
     flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
     dropped: Arc<AtomicU64>,
@@ -197,7 +201,7 @@ impl Writer {
         self.report_drops();
         while !pending.is_empty() {
             let n = pending.len().min(BATCH_SIZE);
-            match insert(&self.pool, &pending[..n]).await {
+            match insert(&self.pool, &self.pooling, &pending[..n]).await {
                 Ok(()) => {
                     pending.drain(..n);
                 }
@@ -232,11 +236,11 @@ impl Writer {
     }
 }
 
-async fn insert(pool: &PgPool, records: &[AuditRecord]) -> store::Result<()> {
+async fn insert(pool: &PgPool, pooling: &Pooling, records: &[AuditRecord]) -> store::Result<()> {
     let rows: Vec<NewAudit<'_>> = records.iter().map(AuditRecord::row).collect();
     // A batch may be lost to a crash anyway (what is queued is in memory), so its commit does
     // not wait for the WAL to reach the disk: no fsync per batch competing with the writes'.
-    let mut tx = pool.begin().await?;
+    let mut tx = pooling.begin(pool).await?;
     store::outbox::relax_durability(&mut tx).await?;
     store::audit::insert_many(&mut tx, &rows).await?;
     tx.commit().await?;

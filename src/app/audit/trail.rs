@@ -151,10 +151,12 @@ impl App {
     /// returns how many went. Safe to run on every replica at once.
     pub async fn prune_audit(&self) -> Result<u64> {
         let before = Utc::now() - self.settings.audit_retention;
-        let mut conn = self.autocommit().await?;
         let mut pruned = 0;
         loop {
+            // Each batch commits by itself, so its locks go with it (also behind a pooler).
+            let mut conn = self.autocommit().await?;
             let done = store::audit::prune(&mut conn, before, PRUNE_BATCH).await?;
+            conn.commit().await?;
             pruned += done;
             if done < PRUNE_BATCH as u64 {
                 return Ok(pruned);

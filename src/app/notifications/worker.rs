@@ -126,7 +126,7 @@ impl Notifier {
     }
 
     async fn listen(&self) -> Option<PgListener> {
-        let mut listener = match PgListener::connect_with(self.app.pool()).await {
+        let mut listener = match self.app.listener().await {
             Ok(listener) => listener,
             Err(err) => {
                 tracing::warn!(error = %err, "cannot listen for notification events; polling");
@@ -196,6 +196,7 @@ impl Notifier {
             let mut conn = self.app.autocommit().await?;
             outbox::record_overdue_items(&mut conn, Utc::now()).await?;
             while outbox::prune(&mut conn, Utc::now() - RETENTION, 1000).await? == 1000 {}
+            conn.commit().await?;
             Ok::<(), crate::app::Error>(())
         };
         if let Err(err) = work.await {

@@ -47,8 +47,9 @@ impl App {
         let now = Utc::now();
         let (copy, stale_reason) = match fetched {
             Ok(Fetched::NotModified) => {
-                let confirmed =
-                    store::runbook_cache::confirm(&mut *self.autocommit().await?, key, now).await?;
+                let mut conn = self.autocommit().await?;
+                let confirmed = store::runbook_cache::confirm(&mut conn, key, now).await?;
+                conn.commit().await?;
                 match confirmed.or(cached) {
                     Some(copy) => (copy, None),
                     None => return Err(upstream(key, &FetchError::Status(304))),
@@ -68,8 +69,9 @@ impl App {
                     fetched_at: now,
                     changed_at: now,
                 };
-                let saved =
-                    store::runbook_cache::save(&mut *self.autocommit().await?, &fresh).await?;
+                let mut conn = self.autocommit().await?;
+                let saved = store::runbook_cache::save(&mut conn, &fresh).await?;
+                conn.commit().await?;
                 (saved, None)
             }
             Err(err) if err.is_refusal() => {

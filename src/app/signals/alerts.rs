@@ -88,6 +88,7 @@ impl App {
     pub async fn record_refusal(&self, source: &str, reason: &str) -> Result<()> {
         let mut conn = self.autocommit().await?;
         store::alerts::record_refusal(&mut conn, source, reason, Utc::now()).await?;
+        conn.commit().await?;
         Ok(())
     }
 

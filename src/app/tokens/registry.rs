@@ -211,6 +211,7 @@ impl TokenRegistry {
         let written = async {
             let mut conn = app.autocommit().await?;
             store::tokens::touch(&mut conn, &ids, &times).await?;
+            conn.commit().await?;
             Result::Ok(())
         };
         match written.await {
@@ -279,7 +280,7 @@ enum Wake {
 }
 
 async fn listen(app: &App) -> std::result::Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(app.pool()).await?;
+    let mut listener = app.listener().await?;
     listener.listen(store::tokens::CHANNEL).await?;
     Ok(listener)
 }

@@ -117,7 +117,15 @@ impl HttpServer {
     /// `firebreak serve --http` on the database at `url`, accepting [`TOKEN`], with `configure`
     /// applied to the command (more arguments, environment) before it starts.
     pub(crate) async fn start_with(url: &str, configure: impl FnOnce(&mut Command)) -> HttpServer {
-        let port = free_port();
+        HttpServer::start_on(url, free_port(), configure).await
+    }
+
+    /// The same on `port` (a replica restarted behind a load balancer keeps its port).
+    pub(crate) async fn start_on(
+        url: &str,
+        port: u16,
+        configure: impl FnOnce(&mut Command),
+    ) -> HttpServer {
         let mut command = firebreak();
         command
             .args(["serve", "--http", &format!("127.0.0.1:{port}")])
