@@ -172,8 +172,15 @@ impl App {
         Ok(self.settings.pooling.autocommit(&self.pool).await?)
     }
 
+    /// Whether [`App::listener`] can ever succeed: false behind a transaction pooler without
+    /// a direct URL, where live updates cannot be offered.
+    pub fn can_listen(&self) -> bool {
+        self.settings.pooling.can_listen()
+    }
+
     /// A listener for change notices (`LISTEN`), on a session straight to PostgreSQL; fails
-    /// behind a transaction pooler without a direct URL (callers then poll).
+    /// behind a transaction pooler without a direct URL (the token registry and the
+    /// notifications worker then poll; live updates are not offered).
     pub async fn listener(&self) -> std::result::Result<sqlx::postgres::PgListener, sqlx::Error> {
         self.settings.pooling.listener(&self.pool).await
     }
@@ -204,6 +211,10 @@ impl App {
     }
 }
 
+/// Commits a use case's transaction. With synchronous replication the commit waits for the
+/// standby; `statement_timeout` does not cut that wait short (PostgreSQL 15: a commit waiting
+/// for a stopped standby outlives it, `tests/mcp/failover.rs`), so nothing is acknowledged
+/// before the standby has it.
 async fn commit(tx: Transaction<'static, Postgres>) -> Result<()> {
     tx.commit().await.map_err(store::Error::from)?;
     Ok(())

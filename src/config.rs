@@ -308,8 +308,9 @@ pub struct ServeArgs {
     pub read_only: bool,
     /// Keep MCP sessions over HTTP (`Mcp-Session-Id`), so clients can subscribe to
     /// `incident://INC-n` and hear of its changes made through any replica. Behind a load
-    /// balancer a session must stay on one replica (nginx: `hash $http_mcp_session_id
-    /// consistent;`). Off: stateless, any replica answers any request, no subscriptions.
+    /// balancer a session must stay on one replica, from its `initialize` on (nginx: hash on
+    /// the token, as `deploy/nginx.conf` does with `$firebreak_sessions on`). Off: stateless,
+    /// any replica answers any request, no subscriptions.
     #[arg(long, env = "FIREBREAK_HTTP_SESSIONS")]
     pub http_sessions: bool,
     /// Load this folder of runbooks at start (like `firebreak runbooks sync DIR`).

@@ -233,6 +233,7 @@ impl ServerHandler for FirebreakServer {
         let mut capabilities = capabilities;
         // Advertised only where updates can reach the client (see `subscriptions`).
         if self.live.is_some()
+            && self.app.can_listen()
             && let Some(resources) = capabilities.resources.as_mut()
         {
             resources.subscribe = Some(true);
@@ -384,7 +385,7 @@ impl ServerHandler for FirebreakServer {
         request: UnsubscribeRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.unsubscribe_uri(&request.uri);
+        self.unsubscribe_uri(&request.uri).await;
         Ok(())
     }
 

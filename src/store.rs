@@ -223,9 +223,10 @@ pub async fn migrate(
     migrated
 }
 
-/// Checks that the database answers.
+/// Checks that the database answers. A simple query (one message, no prepared statement), so
+/// it is safe outside a transaction behind a transaction pooler too.
 pub async fn ping(conn: &mut PgConnection) -> Result<()> {
-    sqlx::query("select 1").execute(conn).await?;
+    sqlx::raw_sql("select 1").execute(conn).await?;
     Ok(())
 }
 

@@ -66,7 +66,12 @@ impl App {
         if after.is_some_and(|p| p.is_ranked() != filter.text.is_some()) {
             return Err(page::invalid_cursor().into());
         }
-        let mut conn = self.for_reading().await?;
+        // Only a text search may go to the read replica: a plain listing is how an agent
+        // checks what it just declared, and must see it.
+        let mut conn = match filter.text {
+            Some(_) => self.for_reading().await?,
+            None => self.autocommit().await?,
+        };
         let rows =
             store::incident_list::list(&mut conn, &filter, after, page::fetch_limit(limit)).await?;
         // A text search's window may end before the page does; when older matches exist, the

@@ -1,22 +1,25 @@
 //! Live updates: which incidents changed, whichever process changed them. One `LISTEN
 //! firebreak_incident_changes` connection per process (migration 0019's triggers notify it),
 //! relayed to every interested session through a broadcast. Notices arriving together are
-//! coalesced for [`COALESCE`]; when the listening connection breaks it is opened again with
-//! backoff, and then [`Change::Everything`] is broadcast, because notices sent while nobody
-//! listened are gone: subscribers are told to re-read rather than left silently stale.
+//! coalesced for [`COALESCE`]; when the listening connection breaks, or the database fails
+//! over (the old primary may go silent without closing it), it is opened again with backoff,
+//! and then [`Change::Everything`] is broadcast, because notices sent while nobody listened are
+//! gone: subscribers are told to re-read rather than left silently stale. Behind a transaction
+//! pooler without a direct URL nothing can listen ([`App::can_listen`]): no relay starts, and
+//! the transports refuse subscriptions.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, Result};
 use crate::domain::IncidentRef;
-use crate::store::Lock;
+use crate::store::{Lock, failover};
 
 /// The channel migration 0019's triggers notify: comma-separated incident numbers, or `*`.
 pub const CHANNEL: &str = "firebreak_incident_changes";
@@ -58,10 +61,19 @@ pub struct LiveUpdates {
 }
 
 impl LiveUpdates {
-    /// Starts listening in the background (retrying until it works) until `shutdown`.
+    /// Starts listening in the background (retrying until it works) until `shutdown`; where
+    /// `app` can never listen, starts nothing and the feed stays silent.
     pub fn start(app: &App, shutdown: CancellationToken) -> LiveUpdates {
         let (sender, _) = broadcast::channel(CAPACITY);
-        tokio::spawn(relay_until(app.clone(), sender.clone(), shutdown.clone()));
+        if app.can_listen() {
+            tokio::spawn(relay_until(app.clone(), sender.clone(), shutdown.clone()));
+        } else {
+            // Retrying would only repeat the configuration error forever.
+            tracing::warn!(
+                "live updates are off: LISTEN does not work through a transaction pooler; set \
+                 FIREBREAK_DIRECT_DATABASE_URL (--direct-database-url) to offer subscriptions"
+            );
+        }
         LiveUpdates {
             sender,
             stopped: shutdown,
@@ -92,12 +104,16 @@ impl App {
     }
 }
 
-/// Listens, relays, and listens again after every break, until `shutdown`.
+/// Listens, relays, and listens again after every break or failover, until `shutdown`.
 async fn relay_until(app: App, sender: broadcast::Sender<Change>, shutdown: CancellationToken) {
     let mut backoff = BACKOFF_START;
-    // Whether notices may have been lost: after a failed attempt or a broken connection.
+    // Whether notices may have been lost: after a failed attempt, a broken connection or a
+    // failover.
     let mut has_missed = false;
+    let mut switches = failover::switches();
     loop {
+        // Switches before this connection is opened are behind it: it goes to the new server.
+        switches.borrow_and_update();
         let listening = tokio::select! {
             () = shutdown.cancelled() => return,
             listening = listen(&app) => listening,
@@ -128,9 +144,21 @@ async fn relay_until(app: App, sender: broadcast::Sender<Change>, shutdown: Canc
         let broken = tokio::select! {
             () = shutdown.cancelled() => return,
             broken = relay(&mut listener, &sender) => broken,
+            switched = switched(&mut switches) => switched,
         };
+        // Closed now: on a silent old primary it would otherwise hold its socket forever.
+        drop(listener);
         tracing::warn!(reason = %broken, "stopped listening for incident changes; reconnecting");
         has_missed = true;
+    }
+}
+
+/// Waits for the pools to be repointed (see [`failover::switches`]); returns why to reconnect.
+/// Without a failover watcher the sender lives on and this waits forever.
+async fn switched(switches: &mut watch::Receiver<u64>) -> String {
+    match switches.changed().await {
+        Ok(()) => "the database failed over".to_owned(),
+        Err(_) => std::future::pending().await,
     }
 }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 use sqlx::postgres::{PgConnection, PgPool};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::targets::{DatabaseTargets, Host, server_state};
@@ -38,10 +39,23 @@ fn origin() -> Instant {
     *ORIGIN.get_or_init(Instant::now)
 }
 
+/// Counts the switches of this process, for sessions that must reconnect after one (a
+/// `LISTEN` whose old server went silent rather than closing the connection).
+fn switch_counter() -> &'static watch::Sender<u64> {
+    static SWITCHES: OnceLock<watch::Sender<u64>> = OnceLock::new();
+    SWITCHES.get_or_init(|| watch::channel(0).0)
+}
+
+/// A receiver that changes after every switch: long-lived sessions reconnect when it does.
+pub fn switches() -> watch::Receiver<u64> {
+    switch_counter().subscribe()
+}
+
 /// Notes that the pools now point at another server (or at a server that came back).
 pub fn note_switch() {
     let now = origin().elapsed().as_millis().max(1);
     SWITCHED_AT.store(u64::try_from(now).unwrap_or(u64::MAX), Ordering::Release);
+    switch_counter().send_modify(|n| *n += 1);
 }
 
 /// True when a connection of this age was opened before the last switch (so it may be
@@ -53,7 +67,7 @@ pub fn opened_before_last_switch(age: Duration) -> bool {
     }
     let now = origin().elapsed();
     let opened = now.saturating_sub(age);
-    opened.as_millis() < u128::from(switched)
+    opened.as_millis() <= u128::from(switched)
 }
 
 /// Starts the watcher of `pool`, which points at `current`; it stops once the pool is closed.

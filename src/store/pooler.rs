@@ -10,17 +10,19 @@
 //! - **No statement outlives its transaction.** sqlx names every statement it prepares
 //!   (`sqlx_s_1`, `sqlx_s_2`, … counted per client connection) and never closes them when its
 //!   cache is off, so two clients' statements would meet on one server ("prepared statement
-//!   already exists"). Each transaction therefore starts with `DEALLOCATE ALL`, sent in the
-//!   same message as its `BEGIN` (no extra round trip), and the cache is off (a cached
-//!   statement would be looked for on a server that never saw it).
+//!   already exists"). Each transaction is therefore preceded by `DEALLOCATE ALL` in a
+//!   transaction of its own (it takes a snapshot, which would keep a caller from choosing its
+//!   isolation level), sent in the same message as the `BEGIN` (no extra round trip), and the
+//!   cache is off (a cached statement would be looked for on a server that never saw it).
 //! - **No session state.** PgBouncer 1.18 refuses startup parameters it does not know
 //!   (`options`, `extra_float_digits`), so the per-call limits (`statement_timeout`,
 //!   `idle_in_transaction_session_timeout` and the deadline guard's `firebreak.write_deadline`)
-//!   are set with `set_config(…, true)` in that same first message, for the transaction only.
+//!   are set with `SET LOCAL` in that same first message, for the transaction only.
 //!   Firebreak's own advisory locks are all transaction-scoped (`lock_scope`).
 //! - **Session work on a direct connection.** Migrations take a session advisory lock and
 //!   `LISTEN` needs a session, so both use the direct URL when there is one; without it
-//!   migrations refuse and listeners fall back to polling.
+//!   migrations refuse, the token registry and the notifications worker poll, and live updates
+//!   are off (subscribing is refused).
 
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
@@ -60,22 +62,31 @@ impl Pooling {
         Pooling::default()
     }
 
-    /// Behind a transaction pooler: every transaction starts by dropping the server's prepared
-    /// statements and setting `call_timeout`'s limits for itself; listeners use `direct` (a
-    /// URL straight to PostgreSQL) or, without it, are refused (their callers poll).
+    /// Behind a transaction pooler: every transaction is preceded by dropping the server's
+    /// prepared statements and starts by setting `call_timeout`'s limits for itself, leaving
+    /// the caller free to set its isolation level; listeners use `direct` (a URL straight to
+    /// PostgreSQL) or, without it, are refused (the token registry and notifications poll; live
+    /// updates are off).
     pub fn transaction(
         call_timeout: Option<Duration>,
         direct: Option<PgConnectOptions>,
     ) -> Pooling {
-        let mut begin = String::from("begin; deallocate all");
+        // `DEALLOCATE ALL` takes a snapshot (PostgreSQL exempts only transaction control,
+        // `LOCK`, `SET`, `SHOW` and a few others), after which `SET TRANSACTION ISOLATION
+        // LEVEL` is refused (25001): it gets a transaction of its own, committed before the
+        // caller's begins. One simple-query message keeps all of it to the single round trip
+        // `BEGIN` costs anyway, and on one server: PgBouncer goes by the state the message
+        // ends in (inside the caller's transaction).
+        let mut begin = String::from("begin; deallocate all; commit; begin");
         if let Some(limit) = call_timeout {
-            // Only digits are formatted in, so this text cannot carry anything but numbers;
-            // one simple-query message keeps it to the single round trip BEGIN costs anyway.
+            // Only digits are formatted in, so this text cannot carry anything but numbers.
+            // `SET LOCAL` (a utility statement, unlike `select set_config(…)`) takes no
+            // snapshot either, so the caller may still choose its isolation level.
             let millis = limit.as_millis().max(1);
             begin.push_str(&format!(
-                "; select set_config('statement_timeout', '{millis}', true), \
-                 set_config('idle_in_transaction_session_timeout', '{millis}', true), \
-                 set_config('firebreak.write_deadline', '{millis} milliseconds', true)"
+                "; set local statement_timeout = '{millis}'\
+                 ; set local idle_in_transaction_session_timeout = '{millis}'\
+                 ; set local firebreak.write_deadline = '{millis} milliseconds'"
             ));
         }
         let listen = direct.map(|options| {
@@ -93,6 +104,12 @@ impl Pooling {
     /// True behind a transaction pooler.
     pub fn is_pooled(&self) -> bool {
         self.begin.is_some()
+    }
+
+    /// False exactly where [`Pooling::listener`] always fails: behind a transaction pooler
+    /// without a direct URL. Costs nothing, so callers can refuse work that needs `LISTEN`.
+    pub fn can_listen(&self) -> bool {
+        self.begin.is_none() || self.listen.is_some()
     }
 
     /// Starts a transaction on `pool`.

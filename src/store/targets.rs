@@ -126,7 +126,7 @@ impl DatabaseTargets {
         let hosts = split.hosts()?;
         let (query, attrs) = split.query_without_attrs()?;
         let first = split.rebuild(&hosts[0], &query);
-        let options = PgConnectOptions::from_str(&first).map_err(UrlError::Driver)?;
+        let mut options = PgConnectOptions::from_str(&first).map_err(UrlError::Driver)?;
         let mut hosts = hosts;
         if hosts[0].name.is_empty() {
             // No host in the authority: the one sqlx settled on (`?host=`, its defaults).
@@ -134,6 +134,9 @@ impl DatabaseTargets {
                 name: options.get_host().to_owned(),
                 port: options.get_port(),
             };
+        } else {
+            // sqlx keeps an IPv6 address's brackets in the host name: set it as parsed here.
+            options = Self::options_for(&options, &hosts[0]);
         }
         Ok(DatabaseTargets {
             options,
@@ -249,16 +252,18 @@ pub async fn probe(options: &PgConnectOptions, patience: Duration) -> Result<Ser
     }
 }
 
-/// What the server of `conn` is (one round trip).
+/// What the server of `conn` is (one round trip, a simple query: no prepared statement is left
+/// behind, which matters behind a transaction pooler).
 pub async fn server_state(conn: &mut PgConnection) -> Result<ServerState, sqlx::Error> {
-    let (in_recovery, read_only): (bool, bool) = sqlx::query_as(
+    use sqlx::Row;
+    let row = sqlx::raw_sql(
         "select pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'",
     )
     .fetch_one(conn)
     .await?;
     Ok(ServerState {
-        in_recovery,
-        read_only,
+        in_recovery: row.try_get(0)?,
+        read_only: row.try_get(1)?,
     })
 }
 
@@ -428,6 +433,14 @@ mod tests {
         assert_eq!(second.get_host(), "::1");
         assert_eq!(second.get_port(), 5434);
         assert_eq!(second.get_database(), Some("fb"));
+    }
+
+    #[test]
+    fn an_ipv6_first_host_loses_its_brackets() {
+        let t = parsed("postgres://fb@[::1]:5433/db");
+        assert!(t.is_single());
+        assert_eq!(t.first_options().get_host(), "::1");
+        assert_eq!(t.first_options().get_port(), 5433);
     }
 
     #[test]

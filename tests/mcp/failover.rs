@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::support::children::{HttpServer, firebreak};
 use crate::support::pg_pair::PgPair;
-use crate::support::{Client, call, declare, failure};
+use crate::support::{Client, call, declare, failure, ok};
 
 /// Concurrent writers, and the writes each makes.
 const WRITERS: usize = 4;
@@ -204,4 +204,67 @@ async fn write_until_acknowledged(client: &Client, seen: &Mutex<Seen>, incident:
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_synchronous_standby_has_not_confirmed_is_not_acknowledged() {
+    let pair = PgPair::start(true).await;
+    let server = HttpServer::start_with(&pair.url(), |c| {
+        c.env("FIREBREAK_CALL_TIMEOUT", "1s");
+    })
+    .await;
+    let client = server.client().await;
+    let incident = declare(&client, "Standby away", "sev3").await;
+    pair.stop_standby();
+    let arguments = json!({
+        "incident": incident,
+        "kind": "finding",
+        "body": "written while the standby was away",
+        "idempotency_key": "standby-away-1",
+    });
+    let refused = failure(call(&client, "add_timeline_entry", arguments.clone()).await);
+    assert_eq!(refused.code, "unavailable", "{}", refused.message);
+    // Past the statement timeout (1 s, the call timeout) the commit still waits for the
+    // standby: not visible yet. Had the timeout cut the wait short, PostgreSQL would have
+    // committed it locally, with only a warning, and a failover then would lose it.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let visible = || async {
+        let (n,): (i64,) = sqlx::query_as(
+            "select count(*) from timeline_entry where body = 'written while the standby was away'",
+        )
+        .fetch_one(&mut pair.connect(pair.primary_port).await)
+        .await
+        .unwrap();
+        n
+    };
+    assert_eq!(
+        visible().await,
+        0,
+        "not committed before the standby has it"
+    );
+
+    // The standby back, the waiting commit completes and the retry replays it.
+    pair.start_standby();
+    let started = Instant::now();
+    loop {
+        let result = call(&client, "add_timeline_entry", arguments.clone()).await;
+        if result.is_error != Some(true) {
+            ok(result);
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "never acknowledged after the standby returned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(visible().await, 1, "written once");
+    let mut standby = pair.connect(pair.standby_port).await;
+    let (on_standby,): (i64,) = sqlx::query_as(
+        "select count(*) from timeline_entry where body = 'written while the standby was away'",
+    )
+    .fetch_one(&mut standby)
+    .await
+    .unwrap();
+    assert_eq!(on_standby, 1, "and replicated");
 }

@@ -7,6 +7,8 @@
     reason = "resources/subscribe is how session-based protocol revisions subscribe"
 )]
 
+mod in_process;
+
 use std::process::Stdio;
 use std::time::Duration;
 

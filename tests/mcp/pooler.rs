@@ -1,6 +1,6 @@
 //! Through a real PgBouncer 1.18 in transaction pooling mode (`PGBOUNCER_BIN`), with a pool of
-//! four server connections shared by many more clients: whole incidents worked concurrently,
-//! the race guarantees, the call deadline, and migrations on the direct URL (refused, naming
+//! four server connections shared by many more clients: whole incidents worked concurrently
+//! (and their metrics and report read), the race guarantees, the call deadline, and migrations on the direct URL (refused, naming
 //! what is missing, without it).
 
 use std::sync::Arc;
@@ -106,6 +106,24 @@ async fn work_an_incident(client: Arc<Client>, agent: usize) {
     assert!(found.to_string().contains(&incident), "{found}");
 }
 
+/// `firebreak report` through `bouncer` alone: whether it succeeded, its stdout and stderr.
+async fn report_through(bouncer: &PgBouncer, direct: &PgConnectOptions) -> (bool, String, String) {
+    let mut command = firebreak();
+    command
+        .arg("report")
+        .env("DATABASE_URL", bouncer.url(direct))
+        .env("FIREBREAK_DB_POOLER", "transaction");
+    let output = tokio::time::timeout(PATIENCE, command.output())
+        .await
+        .expect("`firebreak report` hung")
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_agents_work_whole_incidents_through_pgbouncer_without_an_error() {
     let db = TestDb::new().await;
@@ -133,6 +151,13 @@ async fn sixteen_agents_work_whole_incidents_through_pgbouncer_without_an_error(
     }
     assert_eq!(db.count("incident").await, AGENTS as i64);
     assert_eq!(db.count("postmortem").await, AGENTS as i64);
+    // The history reads one snapshot (a repeatable-read transaction), which must be chosen
+    // before the transaction's first query: the pooled transaction's own preamble included.
+    let figures = write(&clients[0], "incident_metrics", json!({"group_by": "week"})).await;
+    assert_eq!(figures["current"]["incidents"], AGENTS, "{figures}");
+    let (reported, stdout, stderr) = report_through(&bouncer, &db.options).await;
+    assert!(reported, "{stderr}");
+    assert!(stdout.starts_with("# Incident metrics"), "{stdout}");
     // Many clients, few server connections: PgBouncer really multiplexed.
     let (servers,): (i64,) = sqlx::query_as(
         "select count(*) from pg_stat_activity where datname = current_database() \

@@ -124,6 +124,19 @@ impl PgPair {
         self.run("pg_ctl", &["-D", &self.data("standby"), "-w", "promote"]);
     }
 
+    /// Stops the standby (a fast shutdown): a synchronous primary's commits then wait.
+    pub(crate) fn stop_standby(&self) {
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data("standby"), "-m", "fast", "-w", "stop"],
+        );
+    }
+
+    /// Starts the stopped standby again; it reconnects to the primary and catches up.
+    pub(crate) fn start_standby(&self) {
+        self.start_cluster("standby", self.standby_port, &[]);
+    }
+
     fn data(&self, name: &str) -> String {
         self.dir.join(name).display().to_string()
     }
