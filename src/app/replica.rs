@@ -74,7 +74,7 @@ impl ReadReplica {
 
     /// Whether reads should go to the replica now.
     pub fn is_fresh(&self) -> bool {
-        self.lag().is_some_and(|lag| lag <= self.max_lag)
+        self.status().in_use
     }
 
     /// The lag, its bound and whether the replica is in use.

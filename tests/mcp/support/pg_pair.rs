@@ -198,22 +198,27 @@ impl PgPair {
             .collect()
     }
 
-    /// Runs a server program, as `postgres` when we are root (initdb and postgres refuse root).
-    fn run(&self, program: &str, args: &[&str]) {
+    /// A server program, run as `postgres` when we are root (initdb and postgres refuse root).
+    fn program(&self, program: &str) -> Command {
         let path = self.bin.join(program);
-        let mut command = if nix::unistd::geteuid().is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&path);
-            c
+        if nix::unistd::geteuid().is_root() {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(&path);
+            command
         } else {
             Command::new(&path)
-        };
-        let output = command
+        }
+    }
+
+    /// Runs a server program and fails the test, with both logs, if it fails.
+    fn run(&self, program: &str, args: &[&str]) {
+        let output = self
+            .program(program)
             .args(args)
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
         assert!(
             output.status.success(),
             "{program} {args:?} failed: {}{}\n{}",
@@ -229,15 +234,8 @@ impl Drop for PgPair {
         for name in ["primary", "standby"] {
             let data = self.data(name);
             if Path::new(&data).join("postmaster.pid").exists() {
-                let path = self.bin.join("pg_ctl");
-                let mut command = if nix::unistd::geteuid().is_root() {
-                    let mut c = Command::new("runuser");
-                    c.args(["-u", "postgres", "--"]).arg(&path);
-                    c
-                } else {
-                    Command::new(&path)
-                };
-                let _ = command
+                let _ = self
+                    .program("pg_ctl")
                     .args(["-D", &data, "-m", "immediate", "-w", "stop"])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
